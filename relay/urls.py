@@ -1,0 +1,9 @@
+"""URLs of the relay role."""
+
+from django.urls import path
+
+from relay import views
+
+urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
+]

@@ -1,0 +1,129 @@
+"""Shared fixtures: real Redis, real daphne workers, and the personas.
+
+Django is imported lazily so that the framework-free protocol tests run without it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from tests.harness.daphne_workers import (
+    Worker,
+    migrate,
+    start_worker,
+    wait_until_healthy,
+    worker_env,
+)
+from tests.harness.redis_server import RedisServer, provide_redis, start_redis
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    """Remember each phase's report so fixtures can print logs when a test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def _failed(request) -> bool:
+    return any(
+        getattr(request.node, f"rep_{when}", None) is not None
+        and getattr(request.node, f"rep_{when}").failed
+        for when in ("setup", "call")
+    )
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """A real Redis shared by the session: REDIS_URL if set, else one we start. Never skips."""
+    server = provide_redis()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def private_redis(request) -> Iterator[RedisServer]:
+    """A Redis of this test's own, which the test may stop to simulate an outage."""
+    server = start_redis()
+    yield server
+    if _failed(request):
+        print(f"--- redis log ---\n{server.logs()}")
+    server.stop()
+
+
+@pytest.fixture
+def channel_prefix() -> str:
+    """A channel-layer prefix unique to this test, so tests sharing a Redis never cross."""
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture
+def daphne_workers(request, tmp_path, redis_server, channel_prefix) -> Iterator[Callable]:
+    """Start N real daphne workers sharing one data dir and Redis; stops them afterwards.
+
+    Call it as ``daphne_workers(2, env={...}, app="module:application")``; it returns the
+    workers once each answers /healthz.
+    """
+    started: list[Worker] = []
+    data_dir = tmp_path / "data"
+    log_dir = tmp_path / "logs"
+    log_dir.mkdir()
+    migrated: set[str] = set()
+
+    def start(
+        count: int = 1,
+        *,
+        env: dict | None = None,
+        app: str = "relayproject.asgi:application",
+        redis: RedisServer | None = None,
+    ) -> list[Worker]:
+        url = (redis or redis_server).url
+        full_env = worker_env(data_dir, url, channel_prefix, env)
+        if str(data_dir) not in migrated:
+            migrate(full_env)
+            migrated.add(str(data_dir))
+        batch = [
+            start_worker(f"worker{len(started) + i}", full_env, log_dir, app) for i in range(count)
+        ]
+        started.extend(batch)
+        for worker in batch:
+            wait_until_healthy(worker)
+        return batch
+
+    yield start
+    for worker in started:
+        worker.stop()
+    if _failed(request):
+        for worker in started:
+            print(f"--- {worker.name} (port {worker.port}) log ---\n{worker.logs()}")
+
+
+# --- personas ---------------------------------------------------------------------------------
+
+OWNER_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def owner(db):
+    """The instance's owner: the admin login made on first run."""
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.create_superuser("owner", "", OWNER_PASSWORD)
+
+
+@pytest.fixture
+def owner_client(owner, client):
+    """A browser session logged in as the owner."""
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def stranger_client(db):
+    """Someone with no login and no token."""
+    from django.test import Client
+
+    return Client()
