@@ -1,7 +1,14 @@
 """WebSocket routes: relay sockets for phones and instances, page sockets for browsers."""
 
+from django.urls import path
+
+from relay.consumers import AppSocket, InstanceSocket
+
 # Opened by phones and instance connectors (no Origin header).
-websocket_urlpatterns: list = []
+websocket_urlpatterns: list = [
+    path("ws/instance", InstanceSocket.as_asgi()),
+    path("ws/app", AppSocket.as_asgi()),
+]
 
 # Opened by the Settings → Relay page in a browser (checked against ALLOWED_HOSTS).
 browser_websocket_urlpatterns: list = []

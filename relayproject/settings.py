@@ -189,3 +189,30 @@ LOGGING = {
         "daphne.server": {"level": "INFO"},
     },
 }
+
+# --- relay role: admission and limits (PULSE_RELAY_*) -------------------------------------------
+# Operator public keys (base64url raw Ed25519) trusted for licences, besides the key pair that
+# `manage.py relay_keygen` writes into the data directory; several allow rotation.
+PULSE_RELAY_OPERATOR_PUBLIC_KEYS = env_list("PULSE_RELAY_OPERATOR_PUBLIC_KEYS", [])
+PULSE_RELAY_REVOKED_LICENCES = env_list("PULSE_RELAY_REVOKED_LICENCES", [])
+PULSE_RELAY_WINDOW_BYTES = env_int(
+    "PULSE_RELAY_WINDOW_BYTES", 4 << 20, minimum=64 << 10, maximum=(1 << 31) - 1
+)
+PULSE_RELAY_MAX_CHANNELS_PER_INSTANCE = env_int(
+    "PULSE_RELAY_MAX_CHANNELS_PER_INSTANCE", 256, minimum=1
+)
+PULSE_RELAY_MAX_APP_SOCKETS_PER_IP = env_int("PULSE_RELAY_MAX_APP_SOCKETS_PER_IP", 64, minimum=1)
+PULSE_RELAY_CONNECTS_PER_IP_PER_MINUTE = env_int(
+    "PULSE_RELAY_CONNECTS_PER_IP_PER_MINUTE", 240, minimum=1
+)
+# 0 turns the per-instance bandwidth limit off.
+PULSE_RELAY_INSTANCE_BYTES_PER_SECOND = env_int(
+    "PULSE_RELAY_INSTANCE_BYTES_PER_SECOND", 0, minimum=0
+)
+PULSE_RELAY_HANDSHAKE_TIMEOUT = env_int("PULSE_RELAY_HANDSHAKE_TIMEOUT", 15, minimum=1)
+PULSE_RELAY_IDLE_TIMEOUT = env_int("PULSE_RELAY_IDLE_TIMEOUT", 60, minimum=2)
+PULSE_RELAY_PING_INTERVAL = env_int("PULSE_RELAY_PING_INTERVAL", 25, minimum=1)
+PULSE_RELAY_DRAIN_GRACE = env_int("PULSE_RELAY_DRAIN_GRACE", 10, minimum=0)
+PULSE_RELAY_RESUME_TTL = env_int("PULSE_RELAY_RESUME_TTL", 600, minimum=10)
+# Behind a load balancer, the client address is the last X-Forwarded-For hop it added.
+PULSE_TRUST_X_FORWARDED_FOR = env_bool("PULSE_TRUST_X_FORWARDED_FOR", False)

@@ -127,3 +127,43 @@ def stranger_client(db):
     from django.test import Client
 
     return Client()
+
+
+# --- relay operator and licences ----------------------------------------------------------------
+
+
+@pytest.fixture
+def relay_data_dir(settings, tmp_path):
+    """A private data directory for this test's relay."""
+    data_dir = tmp_path / "relay-data"
+    data_dir.mkdir(mode=0o700)
+    settings.DATA_DIR = data_dir
+    return data_dir
+
+
+@pytest.fixture
+def operator_key(relay_data_dir):
+    """The relay operator's signing key, written where the relay looks for it."""
+    from relay import operator
+
+    return operator.generate(relay_data_dir)
+
+
+@pytest.fixture
+def licence_token(operator_key):
+    """A valid licence for instance 'home-1'."""
+    from relayproto import licence
+
+    return licence.issue(operator_key, name="home", days=30, instance_id="home-1")
+
+
+@pytest.fixture
+async def relay_app(settings, operator_key, transactional_db):
+    """The real ASGI application (its audit events reach the test database), quick timers."""
+    from relay import audit_hooks
+    from relayproject.asgi import application
+
+    settings.PULSE_RELAY_HANDSHAKE_TIMEOUT = 2
+    yield application
+    # Audit writes run in the background; let them land before the database is flushed.
+    await audit_hooks.flush()
