@@ -1,0 +1,61 @@
+"""/readyz checks the channel layer; /metrics exposes the relay's counters."""
+
+import pytest
+from asgiref.sync import sync_to_async
+from django.test import AsyncClient
+
+from tests.relay.relay_client import FrameClient, data_frame, open_channel, registered_instance
+
+
+async def test_readyz_is_ok_on_the_in_memory_layer(relay_app):
+    response = await AsyncClient().get("/readyz")
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+
+
+@pytest.mark.slow
+async def test_readyz_reports_a_vanished_redis_with_503(settings, private_redis, relay_app):
+    settings.REDIS_URL = private_redis.url
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [{"address": private_redis.url, "protocol": 2}], "prefix": "rz"},
+        }
+    }
+    from channels.layers import channel_layers
+
+    channel_layers.backends.pop("default", None)
+    try:
+        assert (await AsyncClient().get("/readyz")).status_code == 200
+        await sync_to_async(private_redis.stop)()
+        response = await AsyncClient().get("/readyz")
+        assert response.status_code == 503
+        assert response.json()["status"] == "unavailable" and response.json()["problem"]
+    finally:
+        channel_layers.backends.pop("default", None)
+
+
+async def test_metrics_count_sockets_frames_and_bytes(relay_app, licence_token):
+    def value(text: str, series: str) -> float:
+        for line in text.splitlines():
+            name, _, number = line.rpartition(" ")
+            if name == series:
+                return float(number)
+        return 0.0
+
+    before = (await AsyncClient().get("/metrics")).content.decode()
+    instance, _ = await registered_instance(relay_app, licence_token)
+    app = FrameClient(relay_app, "/ws/app")
+    await app.connect()
+    cid = await open_channel(app, instance, "home-1")
+    await app.send(data_frame(cid, b"p" * 1000))
+    await instance.recv()
+    after = (await AsyncClient().get("/metrics")).content.decode()
+    sent = 'relay_bytes_forwarded_total{direction="app_to_instance"}'
+    assert value(after, sent) - value(before, sent) == 1000
+    local = 'relay_deliveries_total{path="local"}'
+    assert value(after, local) > value(before, local)
+    assert value(after, 'relay_sockets{kind="app"}') >= 1
+    assert value(after, "relay_channels") >= 1
+    await app.close()
+    await instance.close()
