@@ -65,7 +65,7 @@ def daphne_workers(request, tmp_path, redis_server, channel_prefix) -> Iterator[
     """Start N real daphne workers sharing one data dir and Redis; stops them afterwards.
 
     Call it as ``daphne_workers(2, env={...}, app="module:application")``; it returns the
-    workers once each answers /healthz.
+    workers once each answers /healthz. ``server="uvicorn"`` serves the same app with uvicorn.
     """
     started: list[Worker] = []
     data_dir = tmp_path / "data"
@@ -79,6 +79,7 @@ def daphne_workers(request, tmp_path, redis_server, channel_prefix) -> Iterator[
         env: dict | None = None,
         app: str = "relayproject.asgi:application",
         redis: RedisServer | None = None,
+        server: str = "daphne",
     ) -> list[Worker]:
         url = (redis or redis_server).url
         full_env = worker_env(data_dir, url, channel_prefix, env)
@@ -86,7 +87,8 @@ def daphne_workers(request, tmp_path, redis_server, channel_prefix) -> Iterator[
             migrate(full_env)
             migrated.add(str(data_dir))
         batch = [
-            start_worker(f"worker{len(started) + i}", full_env, log_dir, app) for i in range(count)
+            start_worker(f"worker{len(started) + i}", full_env, log_dir, app, server)
+            for i in range(count)
         ]
         started.extend(batch)
         for worker in batch:
@@ -167,3 +169,110 @@ async def relay_app(settings, operator_key, transactional_db):
     yield application
     # Audit writes run in the background; let them land before the database is flushed.
     await audit_hooks.flush()
+
+
+# --- instance API personas (relay.enc, tokens, pairing, devices) ------------------------------
+
+
+@pytest.fixture
+def data_dir(settings, relay_data_dir):
+    """The test's PULSE_DATA_DIR (shared with the relay's), no environment overrides."""
+    from audit import events
+
+    path = relay_data_dir
+    settings.PULSE_RELAY_ENABLED_SET = False
+    settings.PULSE_RELAY_SERVER = ""
+    settings.PULSE_PAIRING_REQUIRES_APPROVAL_SET = False
+    events.reset_aggregation()
+    yield path
+    events.reset_aggregation()
+
+
+@pytest.fixture
+def api_token(db, data_dir) -> Callable[..., str]:
+    """Factory: ``api_token("settings:read", ...)`` returns a new token's plaintext."""
+    from relay import tokens
+
+    def make(*scopes: str, name: str = "test") -> str:
+        return tokens.create_token(name, scopes or tokens.SCOPES)[1]
+
+    return make
+
+
+@pytest.fixture
+def token_client(api_token) -> Callable[..., object]:
+    """Factory: a test client that sends ``Authorization: Bearer`` for a token with scopes."""
+    from django.test import Client
+
+    def make(*scopes: str):
+        return Client(HTTP_AUTHORIZATION=f"Bearer {api_token(*scopes)}")
+
+    return make
+
+
+@pytest.fixture
+def csrf_owner_client(owner):
+    """The owner's browser session with CSRF checks on, as a real browser gets."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+    return client
+
+
+@pytest.fixture
+def relay_ready(db, data_dir, licence_token):
+    """An instance that can pair: enabled, relay URL, licence, identity, connector registered."""
+    from relay import instance_settings
+    from relay import status as connector_status
+
+    current = instance_settings.update(
+        enabled=True, server_url="wss://relay.example.org", licence_token=licence_token
+    )
+    connector_status.publish(
+        connector_status.ConnectorStatus(
+            state="connected", instance_id=current.instance_id, registered=True
+        )
+    )
+    return instance_settings.current()
+
+
+def _pair_device(name: str):
+    from pairing import pairing
+    from relayproto import handshake
+
+    _session, invite = pairing.create_pairing_session(actor="test")
+    pairing.psk_for_pairing_attempt(invite.pairing_id)
+    private = handshake.generate_static_key()
+    device, psk = pairing.complete_pairing(
+        invite.pairing_id, handshake.public_key(private), name, "android", "123456"
+    )
+    return device, private, psk
+
+
+@pytest.fixture
+def pending_device(relay_ready):
+    """A phone that completed pairing and waits for approval (code 123456)."""
+    return _pair_device("Pending phone")[0]
+
+
+@pytest.fixture
+def paired_device(relay_ready):
+    """An approved phone: (device, static private key, psk)."""
+    from pairing import pairing
+
+    device, private, psk = _pair_device("Owner's phone")
+    device = pairing.approve_device(device, "123456", actor="test")
+    return device, private, psk
+
+
+@pytest.fixture
+def revoked_device(relay_ready):
+    """A phone that was paired, approved and then revoked."""
+    from pairing import pairing
+
+    device, _, _ = _pair_device("Lost phone")
+    pairing.approve_device(device, "123456", actor="test")
+    pairing.revoke_device(device, actor="test")
+    device.refresh_from_db()
+    return device

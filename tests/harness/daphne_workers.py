@@ -14,7 +14,9 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-LISTENING = re.compile(r"Listening on TCP address [^\s:]+:(\d+)")
+LISTENING = re.compile(
+    r"(?:Listening on TCP address [^\s:]+:|Uvicorn running on http://[^\s:]+:)(\d+)"
+)
 
 
 class WorkerFailed(RuntimeError):
@@ -102,14 +104,30 @@ def migrate(env: dict) -> None:
         raise WorkerFailed(f"migrate failed:\n{result.stdout}\n{result.stderr}")
 
 
+def server_command(server: str, app: str) -> list[str]:
+    """The command line that serves ``app`` on a free port with daphne or uvicorn."""
+    if server == "daphne":
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", app]
+    if server == "uvicorn":
+        return [
+            sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "0",
+            "--ws", "websockets-sansio", "--loop", "uvloop", "--no-access-log", app,
+        ]  # fmt: skip
+    raise ValueError(f"unknown server {server!r}: use daphne or uvicorn")
+
+
 def start_worker(
-    name: str, env: dict, log_dir: Path, app: str = "relayproject.asgi:application"
+    name: str,
+    env: dict,
+    log_dir: Path,
+    app: str = "relayproject.asgi:application",
+    server: str = "daphne",
 ) -> Worker:
-    """Start one daphne process on a free port chosen by the OS."""
+    """Start one server process on a free port chosen by the OS."""
     log_path = log_dir / f"{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
     process = subprocess.Popen(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", app],
+        server_command(server, app),
         cwd=ROOT,
         env=env,
         stdout=log,

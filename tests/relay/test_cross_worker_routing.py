@@ -24,14 +24,18 @@ TOTAL = 50 * 1024 * 1024
 def relay_workers(daphne_workers, tmp_path):
     """Start N relay-only workers that trust one operator key; returns (workers, licence)."""
 
-    def start(count: int = 2, **env):
+    def start(count: int = 2, server: str = "daphne", **env):
         data_dir = tmp_path / "data"
         data_dir.mkdir(mode=0o700, exist_ok=True)
-        key = operator.generate(data_dir, force=True)
+        if operator.key_paths(data_dir)[0].exists():
+            key = operator.load_private_key(operator.key_paths(data_dir)[0])
+        else:
+            key = operator.generate(data_dir)
         token = licence.issue(key, name="home", days=1, instance_id="home-1")
         workers = daphne_workers(
             count,
             env={"PULSE_ROLES": "relay", "PULSE_RELAY_HANDSHAKE_TIMEOUT": "30", **env},
+            server=server,
         )
         return workers, token
 
@@ -162,3 +166,26 @@ async def test_sigterm_sends_drain_before_closing(relay_workers):
     frame, drain = await instance.recv_control(timeout=10)
     assert frame.type is FrameType.DRAIN and isinstance(drain, Drain)
     assert worker_a.process.wait(timeout=20) is not None
+
+
+async def test_uvicorn_and_daphne_workers_route_to_each_other(relay_workers):
+    (daphne_worker,), token = relay_workers(1)
+    (uvicorn_worker,), _ = relay_workers(1, server="uvicorn")
+    instance, _ack = await register_over_socket(f"{uvicorn_worker.ws_url}/ws/instance", token)
+    app, cid = await connect_app(f"{daphne_worker.ws_url}/ws/app")
+    assert (await instance.recv()).type is FrameType.OPEN
+    await app.send(data_frame(cid, b"through daphne"))
+    assert bytes((await instance.recv()).payload) == b"through daphne"
+    await instance.send(data_frame(cid, b"through uvicorn"))
+    assert bytes((await app.recv()).payload) == b"through uvicorn"
+    await app.close()
+    await instance.close()
+
+
+async def test_sigterm_drains_a_uvicorn_worker_too(relay_workers):
+    (worker,), token = relay_workers(1, server="uvicorn", PULSE_RELAY_DRAIN_GRACE="2")
+    instance, _ = await register_over_socket(f"{worker.ws_url}/ws/instance", token)
+    worker.signal(signal.SIGTERM)
+    frame, drain = await instance.recv_control(timeout=10)
+    assert frame.type is FrameType.DRAIN and isinstance(drain, Drain)
+    assert worker.process.wait(timeout=20) is not None
