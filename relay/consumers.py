@@ -9,6 +9,7 @@ takes Channels' per-message database-connection thread hop.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import struct
@@ -499,7 +500,11 @@ class InstanceSocket(RelaySocket):
         return None
 
     async def open_channel(
-        self, cid: int, peer: RelaySocket | Address, client: str | None
+        self,
+        cid: int,
+        peer: RelaySocket | Address,
+        client: str | None,
+        routing_hash: str | None = None,
     ) -> tuple[str, str] | None:
         """Open a channel to this instance (OPEN frame); return a refusal instead if not."""
         refusal = self.open_refusal(cid)
@@ -510,7 +515,13 @@ class InstanceSocket(RelaySocket):
         )
         await self.send_frame(
             encode_control(
-                Open(window=self.hub.window, max_frame=self.hub.max_frame, client=client), cid
+                Open(
+                    window=self.hub.window,
+                    max_frame=self.hub.max_frame,
+                    client=client,
+                    routing_hash=routing_hash,
+                ),
+                cid,
             )
         )
         return None
@@ -520,7 +531,9 @@ class InstanceSocket(RelaySocket):
         kind = message["type"]
         if kind == "relay.open":
             reply_to = Address(*message["from"])
-            refusal = await self.open_channel(message["cid"], reply_to, message.get("client"))
+            refusal = await self.open_channel(
+                message["cid"], reply_to, message.get("client"), message.get("routing_hash")
+            )
             reply: dict = {"cid": message["cid"], "ref": message["ref"]}
             if refusal is None:
                 reply.update(type="relay.opened", **{"from": self._address_tuple()})
@@ -642,9 +655,15 @@ class AppSocket(RelaySocket):
             )
             return
         cid = self._new_channel_id()
+        # The instance learns which device token was used; the relay never passes the token on.
+        routing_hash = (
+            hashlib.sha256(connect.routing_token.encode()).hexdigest()
+            if connect.routing_token
+            else None
+        )
         local = self.hub.instances.get(connect.instance_id)
         if local is not None:
-            refusal = await local.open_channel(cid, self, connect.client)
+            refusal = await local.open_channel(cid, self, connect.client, routing_hash)
             if refusal is not None:
                 await self._refuse(connect.ref, *refusal)
             else:
@@ -674,6 +693,7 @@ class AppSocket(RelaySocket):
                     "cid": cid,
                     "ref": connect.ref,
                     "client": connect.client,
+                    "routing_hash": routing_hash,
                     "from": self._address_tuple(),
                 },
             )

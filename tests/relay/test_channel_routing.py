@@ -109,3 +109,20 @@ async def test_apps_may_not_send_instance_frames(relay_app):
     _, error = await app.recv_control()
     assert error.code == ErrorCode.MALFORMED_FRAME
     await app.expect_closed()
+
+
+async def test_routing_token_reaches_the_instance_only_as_its_sha256(relay_app, licence_token):
+    import hashlib
+
+    instance, _ = await registered_instance(relay_app, licence_token)
+    app = FrameClient(relay_app, "/ws/app")
+    await app.connect()
+    await app.send(
+        encode_control(Connect(ref=1, instance_id="home-1", routing_token="device-token-123"))
+    )
+    assert (await app.recv()).type is FrameType.CONNECT_ACK
+    open_frame, open_message = await instance.recv_control()
+    assert open_message.routing_hash == hashlib.sha256(b"device-token-123").hexdigest()
+    assert b"device-token-123" not in bytes(open_frame.payload)
+    await app.close()
+    await instance.close()
