@@ -37,6 +37,16 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+## fuzz: throw random and mutated bytes at every protocol decoder (FUZZ_SECONDS, default 60)
+FUZZ_SECONDS ?= 60
+fuzz: $(VENV)/.dev-installed
+	$(BIN)/python fuzz/fuzz_decoders.py --seconds $(FUZZ_SECONDS)
+
+## bench: record sealing against raw ChaCha20-Poly1305, and the relay against direct TCP
+bench: $(VENV)/.dev-installed
+	$(BIN)/python bench/records_bench.py
+	$(BIN)/python bench/relay_bench.py
+
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
