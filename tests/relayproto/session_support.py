@@ -1,0 +1,31 @@
+"""Two endpoints wired back to back without a relay, for session and handshake tests."""
+
+from __future__ import annotations
+
+from relayproto.connection import RelayConnection
+from relayproto.frames import decode_frame
+
+
+class LoopbackConnection(RelayConnection):
+    """A RelayConnection whose frames go straight to a peer connection's channels."""
+
+    def __init__(self) -> None:
+        super().__init__(websocket=None)
+        self.peer: LoopbackConnection | None = None
+        self.sent_frames: list[bytes] = []
+
+    async def send_frame(self, data: bytes | bytearray) -> None:
+        """Deliver the frame to the peer as its reader would."""
+        frame_bytes = bytes(data)
+        self.sent_frames.append(frame_bytes)
+        await self.peer._on_frame(decode_frame(frame_bytes, max_payload=1 << 24))
+
+
+def linked_channels(channel_id: int = 7, window: int = 4 << 20, max_frame: int = 1 << 20):
+    """(app_side, instance_side) OuterChannels of one channel, connected back to back."""
+    app, instance = LoopbackConnection(), LoopbackConnection()
+    app.peer, instance.peer = instance, app
+    return (
+        app._new_channel(channel_id, window, max_frame),
+        instance._new_channel(channel_id, window, max_frame),
+    )
