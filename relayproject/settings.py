@@ -160,14 +160,22 @@ PULSE_MAX_FRAME_BYTES = env_int("PULSE_MAX_FRAME_BYTES", 1 << 20, minimum=1024, 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Bearer first: its challenge makes missing credentials a 401 rather than a 403.
+        "relay.authentication.BearerTokenAuthentication",
+        # Sessions stay, and enforce CSRF on unsafe methods.
         "rest_framework.authentication.SessionAuthentication",
     ],
+    # A corrupt relay.enc or unusable relay.key answers 503 with the reason.
+    "EXCEPTION_HANDLER": "relay.api_errors.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Relay instance API",
     "VERSION": VERSION,
     "SERVE_INCLUDE_SCHEMA": False,
+    "DESCRIPTION": "Instance API: relay settings, onboarding, devices, API tokens, audit. "
+    "Authenticate with `Authorization: Bearer <token>` (scopes) or an owner session (CSRF).",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- logging --------------------------------------------------------------------------------
@@ -216,3 +224,21 @@ PULSE_RELAY_DRAIN_GRACE = env_int("PULSE_RELAY_DRAIN_GRACE", 10, minimum=0)
 PULSE_RELAY_RESUME_TTL = env_int("PULSE_RELAY_RESUME_TTL", 600, minimum=10)
 # Behind a load balancer, the client address is the last X-Forwarded-For hop it added.
 PULSE_TRUST_X_FORWARDED_FOR = env_bool("PULSE_TRUST_X_FORWARDED_FOR", False)
+
+# --- instance API: relay.enc, pairing, devices, audit (owner: api) ----------------------------
+# Pairing sessions: single use, this long, this many handshake attempts.
+PULSE_PAIRING_TTL_SECONDS = env_int("PULSE_PAIRING_TTL_SECONDS", 300, minimum=30, maximum=3600)
+PULSE_PAIRING_MAX_ATTEMPTS = env_int("PULSE_PAIRING_MAX_ATTEMPTS", 5, minimum=1, maximum=20)
+# New devices wait for the owner's approval (6-digit code); when set, overrides relay.enc.
+PULSE_PAIRING_REQUIRES_APPROVAL = env_bool("PULSE_PAIRING_REQUIRES_APPROVAL", True)
+PULSE_PAIRING_REQUIRES_APPROVAL_SET = "PULSE_PAIRING_REQUIRES_APPROVAL" in os.environ
+# Channel opens/closes are summarised per device per window so a busy phone cannot flood audit.
+PULSE_AUDIT_CHANNEL_WINDOW_SECONDS = env_int(
+    "PULSE_AUDIT_CHANNEL_WINDOW_SECONDS", 300, minimum=1, maximum=86400
+)
+# Default age for `manage.py prune_audit` when --older-than is not given.
+PULSE_AUDIT_RETENTION_DAYS = env_int("PULSE_AUDIT_RETENTION_DAYS", 90, minimum=1)
+# The connector's status file counts as "not running" after this long without an update.
+PULSE_CONNECTOR_STATUS_STALE_SECONDS = env_int(
+    "PULSE_CONNECTOR_STATUS_STALE_SECONDS", 90, minimum=10
+)

@@ -1,0 +1,84 @@
+"""Serializers of the onboarding and devices API."""
+
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from pairing.models import Device
+from relay.serializers import RejectUnknownFieldsMixin
+
+
+class OnboardingSerializer(serializers.Serializer):
+    """A new pairing session: the deep link, and for the QR endpoint its QR code."""
+
+    deep_link = serializers.CharField(help_text="pulse://pair?… (see docs/protocol.md)")
+    expires_at = serializers.DateTimeField()
+    pairing_id = serializers.CharField(help_text="16 bytes, unpadded base64url")
+
+
+class OnboardingQRSerializer(OnboardingSerializer):
+    """A new pairing session with its QR code."""
+
+    qr_png = serializers.CharField(help_text="data:image/png;base64,…")
+    qr_svg = serializers.CharField(help_text="a standalone SVG document")
+
+
+class DiagnosticSerializer(serializers.Serializer):
+    """One reason pairing is not possible yet."""
+
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(allow_null=True)
+
+
+class NotReadySerializer(serializers.Serializer):
+    """409: what to fix before a phone can pair."""
+
+    detail = serializers.CharField()
+    diagnostics = DiagnosticSerializer(many=True)
+
+
+class DeviceSerializer(serializers.ModelSerializer):
+    """A paired device as the owner sees it."""
+
+    fingerprint = serializers.SerializerMethodField()
+    online = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Device
+        fields = [
+            "id",
+            "name",
+            "platform",
+            "status",
+            "paired_at",
+            "approved_at",
+            "last_seen_at",
+            "revoked_at",
+            "fingerprint",
+            "online",
+        ]
+        read_only_fields = fields
+
+    def get_fingerprint(self, device: Device) -> str:
+        """The device key's fingerprint."""
+        from pairing.pairing import fingerprint
+
+        return fingerprint(device.public_key_bytes)
+
+    def get_online(self, device: Device) -> bool:
+        """Whether the connector reports an open channel for it."""
+        online = self.context.get("online", set())
+        return device.status == Device.ACTIVE and self.get_fingerprint(device) in online
+
+
+class DeviceApproveSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """The 6-digit code shown on the phone."""
+
+    code = serializers.RegexField(r"^\s*\d{3}\s?\d{3}\s*$", max_length=8)
+
+
+class DeviceRenameSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    """A device's new name."""
+
+    name = serializers.CharField(max_length=100)

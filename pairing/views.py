@@ -1,0 +1,191 @@
+"""Onboarding (QR code, deep link) and devices API views; logic lives in pairing.pairing."""
+
+from __future__ import annotations
+
+import base64
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.response import Response
+
+from pairing import pairing, qr
+from pairing.models import Device
+from pairing.serializers import (
+    DeviceApproveSerializer,
+    DeviceRenameSerializer,
+    DeviceSerializer,
+    NotReadySerializer,
+    OnboardingQRSerializer,
+    OnboardingSerializer,
+)
+from relay.api_views import InstanceAPIView
+from relay.authentication import actor_of, client_ip
+from relay.renderers import PNGRenderer
+from relay.schema import ID_PARAMETER, errors, get_or_404
+
+
+class NotReady(APIException):
+    """409 with the diagnostics saying what to fix."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "pairing_not_possible"
+
+    def __init__(self, diagnostics: list[pairing.Diagnostic]) -> None:
+        """Carry the diagnostics in the body."""
+        super().__init__()
+        self.detail = {
+            "detail": "Pairing is not possible yet: fix the diagnostics below.",
+            "diagnostics": [d.as_dict() for d in diagnostics],
+        }
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+class _OnboardingView(InstanceAPIView):
+    required_scopes = {"POST": "settings:read"}
+
+    def _create(self, request) -> tuple[dict, str]:
+        try:
+            session, invite = pairing.create_pairing_session(
+                actor=actor_of(request), ip=client_ip(request)
+            )
+        except pairing.PairingNotPossible as exc:
+            raise NotReady(exc.diagnostics) from None
+        link = invite.to_uri()
+        body = {
+            "deep_link": link,
+            "expires_at": session.expires_at,
+            "pairing_id": _b64url(invite.pairing_id),
+        }
+        return body, link
+
+
+class OnboardingDeepLinkView(_OnboardingView):
+    """Create a pairing session and return its deep link."""
+
+    @extend_schema(
+        request=None, responses={201: OnboardingSerializer, 409: NotReadySerializer, **errors()}
+    )
+    def post(self, request):
+        """A single-use pairing link (expires in PULSE_PAIRING_TTL_SECONDS)."""
+        body, _ = self._create(request)
+        return Response(OnboardingSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class OnboardingQRView(_OnboardingView):
+    """Create a pairing session and return its QR code (JSON, or the PNG itself)."""
+
+    renderer_classes = [JSONRenderer, PNGRenderer, BrowsableAPIRenderer]
+
+    def handle_exception(self, exc):
+        """Errors are JSON even when the client asked for image/png."""
+        self.request.accepted_renderer = JSONRenderer()
+        self.request.accepted_media_type = JSONRenderer.media_type
+        return super().handle_exception(exc)
+
+    @extend_schema(
+        request=None,
+        responses={
+            (201, "application/json"): OnboardingQRSerializer,
+            (201, "image/png"): OpenApiResponse(OpenApiTypes.BINARY),
+            409: NotReadySerializer,
+            **errors(),
+        },
+    )
+    def post(self, request):
+        """A pairing session as a QR code; send Accept: image/png for the bare image."""
+        body, link = self._create(request)
+        png = qr.png(link)
+        if getattr(request.accepted_renderer, "format", "") == "png":
+            return Response(png, status=status.HTTP_201_CREATED, content_type="image/png")
+        body["qr_png"] = qr.png_data_url(png)
+        body["qr_svg"] = qr.svg(link)
+        return Response(OnboardingQRSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class DeviceListView(InstanceAPIView):
+    """Pending and active devices (revoked ones with ?include_revoked=true)."""
+
+    required_scopes = {"GET": "settings:read"}
+
+    @extend_schema(responses={200: DeviceSerializer(many=True), **errors()})
+    def get(self, request):
+        """Devices, newest pairing first, with key fingerprint and online state."""
+        devices = Device.objects.all()
+        if request.query_params.get("include_revoked") != "true":
+            devices = devices.exclude(status=Device.REVOKED)
+        context = {"online": pairing.online_fingerprints()}
+        return Response(DeviceSerializer(devices[:500], many=True, context=context).data)
+
+
+class DeviceDetailView(InstanceAPIView):
+    """Rename or revoke one device."""
+
+    required_scopes = {"PATCH": "devices:write", "DELETE": "devices:write"}
+
+    @extend_schema(
+        parameters=[ID_PARAMETER],
+        request=DeviceRenameSerializer,
+        responses={200: DeviceSerializer, **errors(400, 404)},
+    )
+    def patch(self, request, pk: int):
+        """Rename the device."""
+        device = get_or_404(Device, pk)
+        serializer = DeviceRenameSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            device = pairing.rename_device(
+                device,
+                serializer.validated_data["name"],
+                actor=actor_of(request),
+                ip=client_ip(request),
+            )
+        except pairing.DeviceError as exc:
+            raise ValidationError({exc.field or "name": [str(exc)]}) from None
+        return Response(
+            DeviceSerializer(device, context={"online": pairing.online_fingerprints()}).data
+        )
+
+    @extend_schema(
+        parameters=[ID_PARAMETER],
+        responses={204: OpenApiResponse(description="Revoked (or was already)."), **errors(404)},
+    )
+    def delete(self, request, pk: int):
+        """Revoke the device: its channels close and it must pair again."""
+        device = get_or_404(Device, pk)
+        pairing.revoke_device(device, actor=actor_of(request), ip=client_ip(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeviceApproveView(InstanceAPIView):
+    """Approve a pending device with the code shown on the phone."""
+
+    required_scopes = {"POST": "devices:write"}
+
+    @extend_schema(
+        parameters=[ID_PARAMETER],
+        request=DeviceApproveSerializer,
+        responses={200: DeviceSerializer, **errors(400, 404)},
+    )
+    def post(self, request, pk: int):
+        """Activate the device when the 6-digit code matches."""
+        device = get_or_404(Device, pk)
+        serializer = DeviceApproveSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            device = pairing.approve_device(
+                device,
+                serializer.validated_data["code"],
+                actor=actor_of(request),
+                ip=client_ip(request),
+            )
+        except pairing.DeviceError as exc:
+            raise ValidationError({exc.field or "code": [str(exc)]}) from None
+        return Response(
+            DeviceSerializer(device, context={"online": pairing.online_fingerprints()}).data
+        )
