@@ -25,7 +25,7 @@ run: $(VENV)/.runtime-installed
 	$(BIN)/python manage.py migrate --no-input -v 0
 	$(BIN)/python manage.py ensure_admin
 	@echo "Relay on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
-	exec $(BIN)/daphne -b $(HOST) -p $(PORT) relayproject.asgi:application
+	exec $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
 ## test: lint, then the whole test suite
 test: $(VENV)/.dev-installed
