@@ -182,10 +182,12 @@ class Stream:
         await self.session._send(self.session.mux.send_ws_close(self.id, code, reason))
 
     async def reset(self, code: ResetCode = ResetCode.CANCELLED, message: str = "") -> None:
-        """Abort the stream both ways."""
+        """Abort the stream both ways; a local reader waiting on it wakes with the reset."""
         if not self.session.closed.is_set():
             with contextlib.suppress(ProtocolError):
                 await self.session._send(self.session.mux.reset_stream(self.id, code, message))
+        self.session.streams.pop(self.id, None)
+        self._put(StreamReset(self.id, code, message or "reset by this end", remote=False))
 
 
 StreamHandler = Callable[[Stream], Awaitable[None]]

@@ -134,3 +134,17 @@ async def test_losing_the_transport_without_close_is_reported_as_truncation(keys
     await phone.outer.close()  # the relay frees the channel: no encrypted CLOSE was exchanged
     event = await instance.next_control(timeout=2)
     assert isinstance(event, ConnectionTerminated) and event.truncated
+
+
+async def test_resetting_a_stream_wakes_a_local_reader(keys):
+    async def handler(stream):
+        await asyncio.sleep(10)
+
+    phone, _instance = await establish(keys, handler)
+    stream = await phone.open_stream(StreamKind.HTTP, "GET", "/slow", end=True)
+    reader = asyncio.get_running_loop().create_task(stream.response_head())
+    await asyncio.sleep(0)
+    await stream.reset()
+    with pytest.raises(StreamResetError):
+        await asyncio.wait_for(reader, 2)
+    await phone.close()
