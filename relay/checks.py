@@ -81,3 +81,22 @@ def check_channel_layer(app_configs=None, **kwargs) -> list:
             )
         ]
     return []
+
+
+@register(Tags.compatibility)
+def check_relay_upstream(app_configs=None, **kwargs) -> list:
+    """PULSE_RELAY_UPSTREAM, when set, must be an http:// or https:// URL with a host."""
+    from relay.tunnel_upstream import upstream_problem
+
+    value = getattr(settings, "PULSE_RELAY_UPSTREAM", "")
+    problem = upstream_problem(value) if value else ""
+    if problem:
+        return [
+            Error(
+                f"{problem}.",
+                hint="Use the local service's base URL, e.g. http://127.0.0.1:7655, or unset it "
+                "to tunnel to the instance's own app.",
+                id="pulse.E020",
+            )
+        ]
+    return []

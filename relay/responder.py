@@ -83,7 +83,7 @@ class Responder:
             await sync_to_async(events.auth_failed)(
                 f"handshake failed ({type(exc).__name__})", ip=None, actor="relay"
             )
-            await outer.close()
+            # Silence, as for an unknown device: the relay closes the channel on its timeout.
             return
         if established is None:
             return  # no answer by design; the relay times the channel out

@@ -68,6 +68,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before CSRF: marks requests from the tunnel (secret header) and drops forged markings.
+    "relay.tunnel_auth.TunnelDeviceMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -242,3 +244,16 @@ PULSE_AUDIT_RETENTION_DAYS = env_int("PULSE_AUDIT_RETENTION_DAYS", 90, minimum=1
 PULSE_CONNECTOR_STATUS_STALE_SECONDS = env_int(
     "PULSE_CONNECTOR_STATUS_STALE_SECONDS", 90, minimum=10
 )
+
+# --- instance tunnel: where paired devices' requests go (owner: tunnel) -----------------------
+# Empty: the instance's own Django app, in process. Else a local http(s):// service, e.g.
+# http://127.0.0.1:7655 (pulse.E020 when it is not a usable URL).
+PULSE_RELAY_UPSTREAM = env_str("PULSE_RELAY_UPSTREAM")
+# Seconds to connect to the upstream and to get its response head once the request is in.
+PULSE_RELAY_UPSTREAM_TIMEOUT = env_int("PULSE_RELAY_UPSTREAM_TIMEOUT", 30, minimum=1, maximum=3600)
+# Requests (and WebSocket opens) per paired device per minute; 0 turns the limit off.
+PULSE_RELAY_DEVICE_REQUESTS_PER_MINUTE = env_int(
+    "PULSE_RELAY_DEVICE_REQUESTS_PER_MINUTE", 600, minimum=0
+)
+# Largest request body a device may send through the tunnel (counted while streaming).
+PULSE_RELAY_MAX_REQUEST_BYTES = env_int("PULSE_RELAY_MAX_REQUEST_BYTES", 1 << 30, minimum=1)

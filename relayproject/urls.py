@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/", include("relay.api_urls")),
     path("api/", include("pairing.urls")),
     path("api/", include("audit.urls")),
+    path("api/monitor/", include("relay.monitor_urls")),
     path("settings/relay", relay_pages.settings_relay, name="settings-relay"),
     path(
         "settings/relay/tokens/<int:pk>/revoke",

@@ -284,6 +284,7 @@ class ChannelSession:
                     stream._put(event)
                     if isinstance(event, StreamReset):
                         self.streams.pop(stream_id, None)
+                        self._credit_event.set()  # a writer waiting for credit must see it
 
     def _spawn(self, stream: Stream) -> None:
         if self.on_stream is None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -65,7 +66,8 @@ def daphne_workers(request, tmp_path, redis_server, channel_prefix) -> Iterator[
     """Start N real daphne workers sharing one data dir and Redis; stops them afterwards.
 
     Call it as ``daphne_workers(2, env={...}, app="module:application")``; it returns the
-    workers once each answers /healthz. ``server="uvicorn"`` serves the same app with uvicorn.
+    workers once each answers /healthz. ``server="uvicorn"`` serves the same app with uvicorn,
+    ``server="serve"`` runs ``manage.py serve``; ``data=`` gives them a data dir of their own.
     """
     started: list[Worker] = []
     data_dir = tmp_path / "data"
@@ -80,14 +82,17 @@ def daphne_workers(request, tmp_path, redis_server, channel_prefix) -> Iterator[
         app: str = "relayproject.asgi:application",
         redis: RedisServer | None = None,
         server: str = "daphne",
+        data: Path | None = None,
+        port: int = 0,
     ) -> list[Worker]:
         url = (redis or redis_server).url
-        full_env = worker_env(data_dir, url, channel_prefix, env)
-        if str(data_dir) not in migrated:
+        directory = data or data_dir
+        full_env = worker_env(directory, url, channel_prefix, env)
+        if str(directory) not in migrated:
             migrate(full_env)
-            migrated.add(str(data_dir))
+            migrated.add(str(directory))
         batch = [
-            start_worker(f"worker{len(started) + i}", full_env, log_dir, app, server)
+            start_worker(f"worker{len(started) + i}", full_env, log_dir, app, server, port)
             for i in range(count)
         ]
         started.extend(batch)

@@ -104,16 +104,19 @@ def migrate(env: dict) -> None:
         raise WorkerFailed(f"migrate failed:\n{result.stdout}\n{result.stderr}")
 
 
-def server_command(server: str, app: str) -> list[str]:
-    """The command line that serves ``app`` on a free port with daphne or uvicorn."""
+def server_command(server: str, app: str, port: int = 0) -> list[str]:
+    """The command line that serves ``app`` on ``port`` (0: a free one) with daphne, uvicorn,
+    or ``manage.py serve`` (daphne plus the instance's relay connector in one process)."""
     if server == "daphne":
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", "0", app]
+        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), app]
     if server == "uvicorn":
         return [
-            sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", "0",
+            sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port),
             "--ws", "websockets-sansio", "--loop", "uvloop", "--no-access-log", app,
         ]  # fmt: skip
-    raise ValueError(f"unknown server {server!r}: use daphne or uvicorn")
+    if server == "serve":
+        return [sys.executable, "manage.py", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    raise ValueError(f"unknown server {server!r}: use daphne, uvicorn or serve")
 
 
 def start_worker(
@@ -122,12 +125,13 @@ def start_worker(
     log_dir: Path,
     app: str = "relayproject.asgi:application",
     server: str = "daphne",
+    port: int = 0,
 ) -> Worker:
-    """Start one server process on a free port chosen by the OS."""
+    """Start one server process on ``port``, or on a free port chosen by the OS."""
     log_path = log_dir / f"{name}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
     process = subprocess.Popen(
-        server_command(server, app),
+        server_command(server, app, port),
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -138,8 +142,8 @@ def start_worker(
     return Worker(name=name, process=process, log_path=log_path)
 
 
-def wait_until_healthy(worker: Worker, timeout: float = 60.0) -> None:
-    """Wait for the listening line, then for /healthz to answer 200."""
+def wait_until_healthy(worker: Worker, timeout: float = 60.0, path: str = "/healthz") -> None:
+    """Wait for the listening line, then for ``path`` to answer 200."""
     deadline = time.monotonic() + timeout
     while not worker.port:
         match = LISTENING.search(worker.logs())
@@ -151,10 +155,10 @@ def wait_until_healthy(worker: Worker, timeout: float = 60.0) -> None:
         time.sleep(0.05)
     while True:
         try:
-            if httpx.get(f"{worker.http_url}/healthz", timeout=2).status_code == 200:
+            if httpx.get(f"{worker.http_url}{path}", timeout=2).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         if not worker.alive() or time.monotonic() > deadline:
-            raise WorkerFailed(f"{worker.name} never answered /healthz:\n{worker.logs()}")
+            raise WorkerFailed(f"{worker.name} never answered {path}:\n{worker.logs()}")
         time.sleep(0.05)

@@ -148,3 +148,16 @@ async def test_resetting_a_stream_wakes_a_local_reader(keys):
     with pytest.raises(StreamResetError):
         await asyncio.wait_for(reader, 2)
     await phone.close()
+
+
+async def test_a_writer_waiting_for_credit_wakes_when_the_peer_resets(keys):
+    from relayproto.inner import ResetCode
+
+    async def handler(stream):
+        await stream.reset(ResetCode.TOO_LARGE, "no thanks")
+
+    phone, _instance = await establish(keys, handler)
+    stream = await phone.open_stream(StreamKind.HTTP, "POST", "/upload")
+    with pytest.raises(StreamResetError):
+        await asyncio.wait_for(stream.write(b"x" * (8 << 20)), 5)
+    await phone.close()
