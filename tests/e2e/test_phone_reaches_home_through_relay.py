@@ -223,3 +223,37 @@ def _status_field(pid: int, name: str) -> int:
             if line.startswith(name + ":"):
                 return int(line.split()[1])
     raise KeyError(name)
+
+
+async def test_a_relay_that_puts_an_impostor_in_place_of_the_instance_is_refused(home):
+    """The relay operator can sign a licence for the instance's id and answer in its place;
+    whatever the impostor answers, the phone's pinned key makes the handshake fail."""
+    import os
+
+    from relayproto import licence
+    from relayproto.connection import InstanceConnection
+
+    deployment, instance, client, _ = home
+    assert (await client.request("home", "GET", "/marker")).status == 200
+    server = client.server("home")
+    # Keep the real instance away, so it does not win its registration back mid-test.
+    disabled = await asyncio.to_thread(
+        instance.api, "PUT", "settings/relay", json={"enabled": False}
+    )
+    assert disabled.status_code == 200, disabled.text
+
+    async def impostor_answers(outer, _opened):
+        await outer.recv_data()  # message 1: encrypted to the real instance's key
+        await outer.send_data(os.urandom(50))  # the best an impostor can do: a forged message 2
+
+    impostor = await InstanceConnection.connect(
+        f"{deployment.relay_url}/ws/instance", impostor_answers
+    )
+    token = licence.issue(
+        deployment.operator_key, name="impostor", days=1, instance_id=server.instance_id
+    )
+    await impostor.register(token, "impostor/1")
+    with pytest.raises(ClientError) as caught:
+        await client.request("home", "GET", "/marker")
+    assert caught.value.code == "INSTANCE_KEY_MISMATCH"
+    await impostor.close()
