@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -15,6 +14,8 @@ from cryptography.hazmat.primitives.serialization import (
 )
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+
+from relayproto.files import write_private_file
 
 PRIVATE_KEY_FILE = "relay_operator.key"
 PUBLIC_KEY_FILE = "relay_operator.pub"
@@ -54,14 +55,9 @@ def generate(data_dir: Path | None = None, *, force: bool = False) -> Ed25519Pri
             "PULSE_RELAY_OPERATOR_PUBLIC_KEYS)."
         )
     key = Ed25519PrivateKey.generate()
-    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    tmp = private_path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(pem)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, private_path)
+    write_private_file(
+        private_path, key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    )
     public_path.write_text(encode_public_key(key.public_key()) + "\n", encoding="ascii")
     return key
 

@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import stat
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,6 +27,7 @@ from relayclient.errors import (
     ClientError,
 )
 from relayproto import handshake
+from relayproto.files import write_private_file
 
 try:  # advisory locking is POSIX-only; elsewhere concurrent writers are simply not guarded
     import fcntl
@@ -264,24 +264,4 @@ class StateFile:
 
     def _write(self, state: ClientState) -> None:
         data = (json.dumps(state.to_json(), indent=2) + "\n").encode("utf-8")
-        descriptor, temp_name = tempfile.mkstemp(
-            dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
-        )
-        try:
-            os.fchmod(descriptor, 0o600)
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp_name, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-        # The rename is durable only once the directory entry is on disk too.
-        with contextlib.suppress(OSError):
-            dir_descriptor = os.open(self.path.parent, os.O_RDONLY)
-            try:
-                os.fsync(dir_descriptor)
-            finally:
-                os.close(dir_descriptor)
+        write_private_file(self.path, data)
