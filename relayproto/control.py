@@ -44,29 +44,14 @@ _HEX64: Final = re.compile(r"[0-9a-f]{64}", re.ASCII)
 _CONTROL_CHARS: Final = re.compile(r"[\x00-\x1f\x7f]")
 
 
-class CloseReason(StrEnum):
-    """Why a channel ended (outer CLOSE): NORMAL, PEER_GONE, or any ErrorCode value."""
-
-    NORMAL = "NORMAL"
-    PEER_GONE = "PEER_GONE"
-    LICENSE_INVALID = "LICENSE_INVALID"
-    LICENSE_EXPIRED = "LICENSE_EXPIRED"
-    FEATURE_MISSING = "FEATURE_MISSING"
-    LICENSE_REVOKED = "LICENSE_REVOKED"
-    UNAUTHORIZED = "UNAUTHORIZED"
-    RATE_LIMITED = "RATE_LIMITED"
-    DUPLICATE_INSTANCE = "DUPLICATE_INSTANCE"
-    SERVER_DRAINING = "SERVER_DRAINING"
-    INSTANCE_OFFLINE = "INSTANCE_OFFLINE"
-    CHANNEL_LIMIT_REACHED = "CHANNEL_LIMIT_REACHED"
-    CHANNEL_REFUSED = "CHANNEL_REFUSED"
-    FRAME_TOO_LARGE = "FRAME_TOO_LARGE"
-    MALFORMED_FRAME = "MALFORMED_FRAME"
-    UNSUPPORTED_VERSION = "UNSUPPORTED_VERSION"
-    WINDOW_EXCEEDED = "WINDOW_EXCEEDED"
-    HANDSHAKE_TIMEOUT = "HANDSHAKE_TIMEOUT"
-    IDLE_TIMEOUT = "IDLE_TIMEOUT"
-    INTERNAL = "INTERNAL"
+# Derived from ErrorCode so that every error the relay can end a socket with is also a valid
+# reason to end a channel, without a second list to keep in step.
+CloseReason = StrEnum(
+    "CloseReason",
+    {"NORMAL": "NORMAL", "PEER_GONE": "PEER_GONE", **{e.name: e.value for e in ErrorCode}},
+    module=__name__,
+)
+CloseReason.__doc__ = "Why a channel ended (outer CLOSE): NORMAL, PEER_GONE, or any ErrorCode."
 
 
 def _bad(field: str, problem: str) -> FrameError:
