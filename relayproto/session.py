@@ -169,13 +169,16 @@ class Stream:
         await self.session._send(self.session.mux.send_trailers(self.id, headers))
 
     async def send_ws(self, data: bytes | str) -> None:
-        """Send one WebSocket message (str is text)."""
-        size = len(data.encode("utf-8")) if isinstance(data, str) else len(data)
-        while self.session.mux.available_credit(self.id) < size:
-            if self.session.closed.is_set():
-                raise self.session.close_error()
-            await self.session._credit_changed()
-        await self.session._send(self.session.mux.send_ws_message(self.id, data))
+        """Send one WebSocket message (str is text), in fragments as stream credit allows."""
+        text = isinstance(data, str)
+        view = memoryview(data.encode("utf-8") if text else data).cast("B")
+        mux = self.session.mux
+        while True:
+            credit = await self.session._wait_credit(self.id) if view else 0
+            part, view = view[:credit], view[credit:]
+            await self.session._send(mux.send_ws_fragment(self.id, part, text=text, final=not view))
+            if not view:
+                return
 
     async def close_ws(self, code: int = 1000, reason: str = "") -> None:
         """Send our WebSocket close."""

@@ -240,6 +240,23 @@ class Multiplexer(ChannelCore):
             for index, chunk in enumerate(chunks)
         ]
 
+    def send_ws_fragment(
+        self, stream_id: int, data: bytes | bytearray | memoryview, *, text: bool, final: bool
+    ) -> list[bytes]:
+        """Send part of a WebSocket message, taking credit for this part only; ``final`` ends
+        the message. Lets a message larger than the peer's window go out as credit returns."""
+        stream = self._sendable(stream_id)
+        if not stream.ws_accepted:
+            raise state_error("WebSocket messages need an accepted (101) WebSocket stream")
+        raw = _byte_view(data).tobytes()
+        self._take_credit(stream, len(raw))
+        chunks = [raw[i : i + MAX_WS_CHUNK] for i in range(0, len(raw), MAX_WS_CHUNK)] or [b""]
+        last = len(chunks) - 1
+        return [
+            encode_message(WsMessage(stream_id, chunk, text, more=not (final and index == last)))
+            for index, chunk in enumerate(chunks)
+        ]
+
     def send_ws_close(self, stream_id: int, code: int = 1000, reason: str = "") -> list[bytes]:
         """Send our WebSocket close frame, ending our direction."""
         stream = self._sendable(stream_id)

@@ -161,3 +161,19 @@ async def test_a_writer_waiting_for_credit_wakes_when_the_peer_resets(keys):
     with pytest.raises(StreamResetError):
         await asyncio.wait_for(stream.write(b"x" * (8 << 20)), 5)
     await phone.close()
+
+
+async def test_websocket_message_larger_than_the_stream_window_goes_out_in_fragments(keys):
+    async def handler(stream):
+        await stream.send_response(101)
+        message = await stream.receive_ws()
+        await stream.send_ws(message)
+
+    phone, _instance = await establish(keys, handler)  # stream windows of 1 MiB
+    stream = await phone.open_stream(StreamKind.WEBSOCKET, "GET", "/ws")
+    assert (await stream.response_head()).status == 101
+    big = bytes(range(256)) * (3 * 4096)  # 3 MiB
+    await asyncio.wait_for(stream.send_ws(big), 10)
+    assert await asyncio.wait_for(stream.receive_ws(), 10) == big
+    await stream.send_ws("")  # an empty text message is still one message
+    await phone.close()
