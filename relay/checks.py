@@ -100,3 +100,23 @@ def check_relay_upstream(app_configs=None, **kwargs) -> list:
             )
         ]
     return []
+
+
+DAPHNE_MESSAGE_LIMIT = 1 << 20
+FRAME_HEADER_BYTES = 12
+
+
+@register(Tags.compatibility)
+def check_frame_size_fits_daphne(app_configs=None, **kwargs) -> list:
+    """Frames over daphne's 1 MiB message limit make daphne drop the socket: warn."""
+    if settings.PULSE_MAX_FRAME_BYTES + FRAME_HEADER_BYTES > DAPHNE_MESSAGE_LIMIT:
+        return [
+            Warning(
+                f"PULSE_MAX_FRAME_BYTES={settings.PULSE_MAX_FRAME_BYTES} makes frames larger "
+                "than daphne's 1 MiB WebSocket message limit.",
+                hint="Keep it at 1048564 or less, or serve relay workers with uvicorn "
+                "(--ws-max-size) or `manage.py serve`, which raise the limit.",
+                id="pulse.W002",
+            )
+        ]
+    return []

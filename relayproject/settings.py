@@ -156,7 +156,10 @@ PULSE_ROLES = env_list("PULSE_ROLES", ["relay", "instance"])
 PULSE_RELAY_ENABLED = env_bool("PULSE_RELAY_ENABLED", False)
 PULSE_RELAY_ENABLED_SET = "PULSE_RELAY_ENABLED" in os.environ
 PULSE_RELAY_SERVER = env_str("PULSE_RELAY_SERVER")
-PULSE_MAX_FRAME_BYTES = env_int("PULSE_MAX_FRAME_BYTES", 1 << 20, minimum=1024, maximum=16 << 20)
+# 1 MiB minus the 12-byte header: a whole frame then fits daphne's 1 MiB WebSocket message limit.
+PULSE_MAX_FRAME_BYTES = env_int(
+    "PULSE_MAX_FRAME_BYTES", (1 << 20) - 12, minimum=1024, maximum=16 << 20
+)
 
 # --- REST framework -------------------------------------------------------------------------
 REST_FRAMEWORK = {

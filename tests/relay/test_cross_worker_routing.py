@@ -189,3 +189,17 @@ async def test_sigterm_drains_a_uvicorn_worker_too(relay_workers):
     frame, drain = await instance.recv_control(timeout=10)
     assert frame.type is FrameType.DRAIN and isinstance(drain, Drain)
     assert worker.process.wait(timeout=20) is not None
+
+
+@pytest.mark.parametrize("server", ["daphne", "uvicorn"])
+async def test_the_largest_frame_the_relay_announces_crosses_a_real_server(relay_workers, server):
+    (worker,), token = relay_workers(1, server=server)
+    instance, ack = await register_over_socket(f"{worker.ws_url}/ws/instance", token)
+    app, cid = await connect_app(f"{worker.ws_url}/ws/app")
+    assert (await instance.recv()).type is FrameType.OPEN
+    payload = b"m" * ack.limits.max_frame
+    await app.send(data_frame(cid, payload))
+    frame = await instance.recv()
+    assert frame.type is FrameType.DATA and len(frame.payload) == ack.limits.max_frame
+    await app.close()
+    await instance.close()

@@ -13,7 +13,7 @@ async def test_valid_licence_registers_with_instance_id_and_resume_token(relay_a
     assert isinstance(ack, RegisterAck)
     assert ack.instance_id == "home-1"
     assert ack.resume_token and ack.resume_expires_at > 0
-    assert ack.limits.window > 0 and ack.limits.max_frame == 1 << 20
+    assert ack.limits.window > 0 and ack.limits.max_frame == (1 << 20) - 12
     await instance.close()
 
 

@@ -39,3 +39,8 @@ def test_bad_log_level_is_pulse_e003(settings):
 def test_relay_only_worker_on_in_memory_layer_warns_pulse_w001(settings):
     settings.PULSE_ROLES = ["relay"]
     assert "pulse.W001" in check_ids()
+
+
+def test_frames_over_daphnes_message_limit_warn_pulse_w002(settings):
+    settings.PULSE_MAX_FRAME_BYTES = 1 << 20
+    assert "pulse.W002" in check_ids()

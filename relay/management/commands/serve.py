@@ -60,4 +60,6 @@ class Command(BaseCommand):
             endpoints=build_endpoint_description_strings(host=host, port=port),
             ready_callable=ready,
             signal_handlers=True,
+            # A whole frame (header + payload) must fit one WebSocket message.
+            websocket_max_message_size=max(1 << 20, settings.PULSE_MAX_FRAME_BYTES + 12),
         ).run()
