@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 _RECORD_OVERHEAD = 2 + 16  # u16 length prefix + Poly1305 tag
 FRAME_TARGET = 256 * 1024  # measured sweet spot for WebSocket message size through Channels
+MAX_WS_MESSAGE = 16 << 20  # a peer's fragments are reassembled in memory: bound them
 
 
 class StreamResetError(StreamError):
@@ -64,6 +65,7 @@ class Stream:
         self.ended = False
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self._ws_parts: list[bytes] = []
+        self._ws_size = 0
 
     def _put(self, event: Event) -> None:
         self._events.put_nowait(event)
@@ -129,7 +131,12 @@ class Stream:
             if isinstance(event, WebSocketMessageReceived):
                 await self.session._acknowledge(self.id, len(event.data))
                 self._ws_parts.append(event.data)
+                self._ws_size += len(event.data)
+                if self._ws_size > MAX_WS_MESSAGE:
+                    await self.reset(ResetCode.TOO_LARGE, "WebSocket message over 16 MiB")
+                    raise StreamError("WebSocket message over 16 MiB", code="TOO_LARGE")
                 if event.final:
+                    self._ws_size = 0
                     data, self._ws_parts = b"".join(self._ws_parts), []
                     if event.text:
                         try:

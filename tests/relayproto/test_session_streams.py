@@ -177,3 +177,26 @@ async def test_websocket_message_larger_than_the_stream_window_goes_out_in_fragm
     assert await asyncio.wait_for(stream.receive_ws(), 10) == big
     await stream.send_ws("")  # an empty text message is still one message
     await phone.close()
+
+
+async def test_a_websocket_message_over_16_mib_is_refused_not_buffered(keys, monkeypatch):
+    from relayproto import session as session_module
+    from relayproto.errors import StreamError
+
+    monkeypatch.setattr(session_module, "MAX_WS_MESSAGE", 1 << 20)
+    outcome = asyncio.get_running_loop().create_future()
+
+    async def handler(stream):
+        await stream.send_response(101)
+        try:
+            await stream.receive_ws()
+        except StreamError as exc:
+            outcome.set_result(exc.code)
+
+    phone, _instance = await establish(keys, handler)
+    stream = await phone.open_stream(StreamKind.WEBSOCKET, "GET", "/ws")
+    await stream.response_head()
+    with pytest.raises(StreamResetError):
+        await asyncio.wait_for(stream.send_ws(b"z" * (3 << 20)), 10)
+    assert await asyncio.wait_for(outcome, 5) == "TOO_LARGE"
+    await phone.close()
