@@ -34,6 +34,7 @@ from relayproto.control import (
     Open,
     Register,
     RegisterAck,
+    Routes,
     decode_control,
     encode_control,
 )
@@ -401,6 +402,8 @@ class InstanceSocket(RelaySocket):
 
     kind = "instance"
     instance_id: str | None = None
+    # None until the instance sends ROUTES: then only listed routing tokens may CONNECT.
+    routes: frozenset[str] | None = None
 
     async def on_connect(self) -> None:
         """Accept; the instance must REGISTER before anything else."""
@@ -408,7 +411,12 @@ class InstanceSocket(RelaySocket):
         await super().on_connect()
 
     async def on_socket_control(self, frame) -> None:
-        """REGISTER is the only socket-level request an instance makes."""
+        """REGISTER, then ROUTES whenever the instance's devices change."""
+        if frame.type is FrameType.ROUTES and self.instance_id is not None:
+            routes = decode_control(frame)
+            assert isinstance(routes, Routes)
+            self.routes = frozenset(routes.hashes)
+            return
         if frame.type is not FrameType.REGISTER:
             await super().on_socket_control(frame)
             return
@@ -486,10 +494,15 @@ class InstanceSocket(RelaySocket):
         metrics.FRAMES_INSTANCE_TO_APP.inc()
         metrics.BYTES_INSTANCE_TO_APP.inc(length)
 
-    def open_refusal(self, cid: int) -> tuple[str, str] | None:
+    def open_refusal(self, cid: int, routing_hash: str | None = None) -> tuple[str, str] | None:
         """Why a new channel cannot open on this instance, if it cannot."""
         if self.closed or self.instance_id is None:
             return ErrorCode.INSTANCE_OFFLINE, "the instance is not connected"
+        if self.routes is not None and routing_hash not in self.routes:
+            return (
+                ErrorCode.UNAUTHORIZED,
+                "this instance does not know the routing token: pair the device again",
+            )
         if len(self.channels) >= self.hub.max_channels:
             return (
                 ErrorCode.CHANNEL_LIMIT_REACHED,
@@ -507,7 +520,7 @@ class InstanceSocket(RelaySocket):
         routing_hash: str | None = None,
     ) -> tuple[str, str] | None:
         """Open a channel to this instance (OPEN frame); return a refusal instead if not."""
-        refusal = self.open_refusal(cid)
+        refusal = self.open_refusal(cid, routing_hash)
         if refusal is not None:
             return refusal
         self.channels[cid] = ChannelEnd(

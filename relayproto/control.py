@@ -147,6 +147,16 @@ def _nested(cls: type[_Schema]) -> Check:
 
 
 instance_id_check: Final = _pattern(_INSTANCE_ID, "1..64 characters of [A-Za-z0-9_-]")
+_sha256_hex: Final = _pattern(_HEX64, "64 lowercase hex digits (SHA-256)")
+MAX_ROUTES: Final = 56  # what fits the 4 KiB control payload
+
+
+def _hash_list(field: str, value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list | tuple) or len(value) > MAX_ROUTES:
+        raise _bad(field, f"must be a list of at most {MAX_ROUTES} SHA-256 hex digests")
+    return tuple(sorted({_sha256_hex(f"{field}[{i}]", item) for i, item in enumerate(value)}))
+
+
 _u32: Final = _uint(0, MAX_CHANNEL_ID)
 _window: Final = _uint(1, MAX_WINDOW)
 _max_frame: Final = _uint(MAX_CONTROL_PAYLOAD, 16 * 1024 * 1024)
@@ -318,6 +328,22 @@ class RegisterAck(ControlMessage):
 
 
 @dataclass(frozen=True, slots=True)
+class Routes(ControlMessage):
+    """ROUTES (instance → relay, channel 0): the SHA-256 of every routing token that may CONNECT.
+
+    Once an instance sends ROUTES, the relay refuses a CONNECT whose token is not listed, before
+    it costs the instance a handshake; each ROUTES replaces the previous list.
+    """
+
+    hashes: tuple[str, ...]
+    FRAME_TYPE: ClassVar[FrameType] = FrameType.ROUTES
+    _CHECKS: ClassVar[dict[str, Check]] = {"hashes": _hash_list}
+
+    def _to_dict(self) -> dict[str, Any]:
+        return {"hashes": list(self.hashes)}
+
+
+@dataclass(frozen=True, slots=True)
 class Connect(ControlMessage):
     """CONNECT (app → relay, channel 0): ask for a channel to an instance; ``ref`` is echoed."""
 
@@ -358,7 +384,7 @@ class Open(ControlMessage):
     _CHECKS: ClassVar[dict[str, Check]] = {
         "window": _window,
         "max_frame": _max_frame,
-        "routing_hash": _pattern(_HEX64, "64 lowercase hex digits (SHA-256)"),
+        "routing_hash": _sha256_hex,
         "client": _token(64),
     }
     _OPTIONAL: ClassVar[frozenset[str]] = frozenset({"routing_hash", "client"})
@@ -406,7 +432,7 @@ class Drain(ControlMessage):
 
 CONTROL_CLASSES: Final[dict[FrameType, type[ControlMessage]]] = {
     cls.FRAME_TYPE: cls
-    for cls in (Register, RegisterAck, Connect, ConnectAck, Open, Close, Error, Drain)
+    for cls in (Register, RegisterAck, Routes, Connect, ConnectAck, Open, Close, Error, Drain)
 }
 
 

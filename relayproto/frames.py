@@ -47,6 +47,7 @@ class FrameType(IntEnum):
     CONNECT_ACK = 0x04
     OPEN = 0x05
     CLOSE = 0x06
+    ROUTES = 0x07
     DATA = 0x10
     CREDIT = 0x11
     PING = 0x20
@@ -114,6 +115,7 @@ SOCKET_FRAME_TYPES: Final = frozenset(
     {
         FrameType.REGISTER,
         FrameType.REGISTER_ACK,
+        FrameType.ROUTES,
         FrameType.CONNECT,
         FrameType.PING,
         FrameType.PONG,

@@ -51,7 +51,7 @@ def test_truncated_header_is_malformed(size):
     assert _code(_raw()[:size]) == ErrorCode.MALFORMED_FRAME
 
 
-@pytest.mark.parametrize("type_", [0x00, 0x07, 0x12, 0x22, 0x32, 0xFF])
+@pytest.mark.parametrize("type_", [0x00, 0x08, 0x12, 0x22, 0x32, 0xFF])
 def test_unknown_type_is_malformed(type_):
     with pytest.raises(FrameError, match="unknown frame type") as info:
         decode_frame(_raw(type_=type_))

@@ -45,6 +45,7 @@ def test_type_numbers_are_stable():
         "CONNECT_ACK": 0x04,
         "OPEN": 0x05,
         "CLOSE": 0x06,
+        "ROUTES": 0x07,
         "DATA": 0x10,
         "CREDIT": 0x11,
         "PING": 0x20,
