@@ -24,6 +24,7 @@ from relay import instance_settings, secretbox
 from relay import status as connector_status
 from relayproto import handshake
 from relayproto.deeplink import PairingInvite
+from relayproto.routing import routing_hash, routing_token
 
 PAIRING_SECRET_PURPOSE = b"pulse pairing secret v1"
 DEVICE_PSK_PURPOSE = b"pulse device psk v1"
@@ -521,3 +522,23 @@ __all__ = [
     "revoke_device",
     "touch_device",
 ]
+
+
+# --- routing tokens -----------------------------------------------------------------------------
+
+
+def routing_hashes() -> list[str]:
+    """Hashes of the routing tokens the relay should admit: active devices and live pairings."""
+    secrets_: list[bytes] = [
+        secretbox.open_sealed(bytes(sealed), purpose=DEVICE_PSK_PURPOSE)
+        for sealed in Device.objects.filter(status=Device.ACTIVE).values_list(
+            "psk_sealed", flat=True
+        )
+    ]
+    live = PairingSession.objects.filter(used_at__isnull=True, expires_at__gt=timezone.now())
+    secrets_ += [
+        secretbox.open_sealed(bytes(sealed), purpose=PAIRING_SECRET_PURPOSE)
+        for sealed, attempts, limit in live.values_list("secret_sealed", "attempts", "max_attempts")
+        if attempts < limit
+    ]
+    return sorted({routing_hash(routing_token(secret)) for secret in secrets_})

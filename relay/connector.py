@@ -186,6 +186,12 @@ class Connector:
         except Exception as exc:  # websockets' handshake errors and the like
             return await self._failed(target, RelayError("RELAY_UNREACHABLE", repr(exc)))
         self.resume_token = ack.resume_token
+        if settings.PULSE_RELAY_ROUTING_TOKENS:
+            self.responder.routes_sink = self.connection.send_routes
+            try:
+                await self.responder.sync_routes(force=True)
+            except Exception as exc:  # a socket gone already shows in _hold
+                log.warning("could not send routing tokens: %s", exc)
         if ack.instance_id != target.instance_id:
             log.warning(
                 "relay says instance %s, licence says %s", ack.instance_id, target.instance_id
@@ -197,6 +203,7 @@ class Connector:
             "connected", registered=True, instance_id=ack.instance_id, last_error=""
         )
         changed = await self._hold(target)
+        self.responder.routes_sink = None
         connection, self.connection = self.connection, None
         await connection.close()
         error = connection.error

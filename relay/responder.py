@@ -21,7 +21,7 @@ from pairing import pairing
 from pairing.models import Device
 from relayproto import handshake
 from relayproto.connection import OuterChannel, RelayError
-from relayproto.control import Open
+from relayproto.control import MAX_ROUTES, Open
 from relayproto.e2e import respond
 from relayproto.errors import ProtocolError
 from relayproto.handshake import Message1, Message2Payload
@@ -63,6 +63,9 @@ class Responder:
     identity_private: bytes
     serve_stream: StreamServer
     live: dict[int, LiveChannel] = field(default_factory=dict)
+    # Set by the connector while registered: sends ROUTES on the current relay socket.
+    routes_sink: Callable[[list[str]], Awaitable[None]] | None = None
+    _sent_routes: list[str] | None = None
 
     async def handle_channel(self, outer: OuterChannel, opened: Open) -> None:
         """Run one channel from handshake to close."""
@@ -190,13 +193,32 @@ class Responder:
         return closed
 
     async def watch_revocations(self) -> None:
-        """Close revoked devices' channels within a second, whichever process revoked them."""
+        """Close revoked devices' channels within a second, whichever process revoked them, and
+        keep the relay's list of routing tokens in step with devices and pairings."""
         while True:
             await asyncio.sleep(REVOCATION_POLL_SECONDS)
             try:
                 await self.close_revoked()
+                await self.sync_routes()
             except Exception:
-                log.exception("revocation check failed")
+                log.exception("revocation or routing check failed")
+
+    async def sync_routes(self, *, force: bool = False) -> None:
+        """Send the routing-token hashes to the relay when they changed (or when forced)."""
+        if self.routes_sink is None:
+            return
+        hashes = await sync_to_async(pairing.routing_hashes)()
+        if not force and hashes == self._sent_routes:
+            return
+        if len(hashes) > MAX_ROUTES:
+            log.warning(
+                "%d routing tokens do not fit one ROUTES frame (%d): the list is not updated",
+                len(hashes),
+                MAX_ROUTES,
+            )
+            return
+        await self.routes_sink(hashes)
+        self._sent_routes = hashes
 
     def online_fingerprints(self) -> list[str]:
         """Fingerprints of devices with an open channel."""

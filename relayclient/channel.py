@@ -20,6 +20,7 @@ from relayproto.e2e import Established, initiate
 from relayproto.errors import HandshakeError, ProtocolError, StreamError
 from relayproto.handshake import Message1Payload
 from relayproto.inner import CloseCode
+from relayproto.routing import routing_token
 from relayproto.session import ChannelSession, Stream, StreamResetError
 from relayproto.streams import ChannelClosed, ConnectionTerminated, Event, Role
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 APP_PATH = "/ws/app"
 MAX_DRAIN_WAIT = 10.0
+PAIRING_ROUTE_RETRIES = 8
 
 
 class RelayLink(Protocol):
@@ -102,15 +104,28 @@ class Connections:
             self._links[url] = link
             return link
 
-    async def open_channel(self, relay_url: str, instance_id: str) -> OuterChannel:
-        """A new channel to the instance; one retry after a relay drain or a dead socket."""
+    async def open_channel(
+        self, relay_url: str, instance_id: str, secret: bytes, *, just_listed: bool = False
+    ) -> OuterChannel:
+        """A new channel to the instance, presenting the routing token derived from ``secret``
+        (the device psk, or the pairing secret); one retry after a relay drain or a dead socket.
+        ``just_listed`` (a new pairing, a device just approved): UNAUTHORIZED is retried for a
+        few seconds, because the instance updates its relay's list within about a second."""
         url = app_url(relay_url)
-        for attempt in range(2):
+        token = routing_token(secret)
+        unauthorized_tries = PAIRING_ROUTE_RETRIES if just_listed else 0
+        attempt = 0
+        while True:
             link = await self._link(url)
             try:
-                return await link.open_channel(instance_id)
+                return await link.open_channel(instance_id, routing_token=token)
             except RelayError as exc:
+                if exc.code == "UNAUTHORIZED" and unauthorized_tries > 0:
+                    unauthorized_tries -= 1
+                    await asyncio.sleep(0.5)
+                    continue
                 retry = attempt == 0 and exc.code in ("SERVER_DRAINING", "PEER_GONE")
+                attempt += 1
                 if not retry:
                     raise relay_failure(exc) from exc
                 delay = min(float(exc.retry_after or 0), MAX_DRAIN_WAIT)
@@ -119,11 +134,11 @@ class Connections:
                 await asyncio.sleep(delay + random.uniform(0, 0.5))
             except ConnectionError:  # the cached socket died between calls
                 await self._drop(url, link)
-                if attempt:
+                attempt += 1
+                if attempt > 1:
                     raise ClientError(
                         errors.RELAY_UNREACHABLE, f"the relay at {url} closed the connection"
                     ) from None
-        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _drop(self, url: str, link: RelayLink) -> None:
         if self._links.get(url) is link:

@@ -131,7 +131,9 @@ class RelayClient:
             state.check_alias(alias, invite.instance_id)
             static_private = state.ensure_static_key()
 
-        outer = await self.connections.open_channel(invite.relay_url, invite.instance_id)
+        outer = await self.connections.open_channel(
+            invite.relay_url, invite.instance_id, invite.pairing_secret, just_listed=True
+        )
         established = await handshake(
             outer,
             instance_id=invite.instance_id,
@@ -221,7 +223,27 @@ class RelayClient:
         server = state.resolve(alias)
         if state.static_private_key is None:
             raise ClientError(errors.STATE_INVALID, "the state file has no client key: pair again")
-        outer = await self.connections.open_channel(server.relay_url, server.instance_id)
+        try:
+            outer = await self.connections.open_channel(
+                server.relay_url,
+                server.instance_id,
+                server.device_psk,
+                just_listed=server.status == "pending",
+            )
+        except ClientError as exc:
+            if exc.code != "UNAUTHORIZED":
+                raise
+            # The instance's relay list lacks this device: it is pending, revoked or unknown.
+            if server.status == "pending":
+                raise ClientError(
+                    errors.DEVICE_PENDING,
+                    "this device is waiting for approval: approve it on the instance "
+                    "(Settings → Relay → devices), comparing the 6-digit code",
+                ) from exc
+            raise ClientError(
+                errors.UNKNOWN_DEVICE,
+                "the instance does not know this device (unknown or revoked): pair again",
+            ) from exc
         established = await handshake(
             outer,
             instance_id=server.instance_id,

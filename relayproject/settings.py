@@ -227,6 +227,8 @@ PULSE_RELAY_IDLE_TIMEOUT = env_int("PULSE_RELAY_IDLE_TIMEOUT", 60, minimum=2)
 PULSE_RELAY_PING_INTERVAL = env_int("PULSE_RELAY_PING_INTERVAL", 25, minimum=1)
 PULSE_RELAY_DRAIN_GRACE = env_int("PULSE_RELAY_DRAIN_GRACE", 10, minimum=0)
 PULSE_RELAY_RESUME_TTL = env_int("PULSE_RELAY_RESUME_TTL", 600, minimum=10)
+# Instance: tell the relay which routing tokens may CONNECT (ROUTES), so it turns strangers away.
+PULSE_RELAY_ROUTING_TOKENS = env_bool("PULSE_RELAY_ROUTING_TOKENS", True)
 # Behind a load balancer, the client address is the last X-Forwarded-For hop it added.
 PULSE_TRUST_X_FORWARDED_FOR = env_bool("PULSE_TRUST_X_FORWARDED_FOR", False)
 

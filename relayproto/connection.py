@@ -24,6 +24,7 @@ from relayproto.control import (
     Open,
     Register,
     RegisterAck,
+    Routes,
     decode_control,
     encode_control,
 )
@@ -394,6 +395,10 @@ class InstanceConnection(RelayConnection):
         if self.registered in done:
             return self.registered.result()
         raise self.error or RelayError("HANDSHAKE_TIMEOUT", "the relay did not answer REGISTER")
+
+    async def send_routes(self, hashes: list[str]) -> None:
+        """Tell the relay which routing tokens (by SHA-256) may CONNECT to this instance."""
+        await self.send_frame(encode_control(Routes(hashes=hashes)))
 
     async def on_register_ack(self, ack: RegisterAck) -> None:
         """Registration accepted."""

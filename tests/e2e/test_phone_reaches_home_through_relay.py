@@ -15,6 +15,8 @@ import pytest
 from relayclient import ClientError, RelayClient
 from relayproto import handshake
 from relayproto.connection import AppConnection
+from relayproto.control import decode_control
+from relayproto.frames import decode_frame
 from tests.e2e.upstream_app import CHUNK, MARKER, pattern
 
 pytestmark = pytest.mark.slow
@@ -181,8 +183,10 @@ async def test_replayed_handshake_message_is_refused(home):
     finally:
         AppConnection.send_frame = original
     message1 = next(frame for frame in captured if frame[1] == 0x10)  # the first DATA frame
+    # Whoever sees the relay's traffic also sees the routing token in CONNECT: use it too.
+    connect = decode_control(decode_frame(next(f for f in captured if f[1] == 0x03)))
     attacker = await AppConnection.connect(f"{deployment.relay_url}/ws/app")
-    outer = await attacker.open_channel(server.instance_id)
+    outer = await attacker.open_channel(server.instance_id, routing_token=connect.routing_token)
     await outer.send_data(message1[12:])
     with pytest.raises(Exception) as caught:
         await asyncio.wait_for(outer.recv_data(), 10)

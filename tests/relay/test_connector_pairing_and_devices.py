@@ -13,10 +13,11 @@ from pairing.models import Device
 from relay import instance_settings, operator, status
 from relay.connector import Connector
 from relayproto import handshake, licence
-from relayproto.connection import AppConnection, ChannelClosedError
+from relayproto.connection import AppConnection, ChannelClosedError, RelayError
 from relayproto.e2e import initiate
 from relayproto.handshake import Message1Payload
 from relayproto.inner import CloseCode, PairStatus, StreamKind
+from relayproto.routing import routing_token
 from relayproto.session import ChannelSession
 from relayproto.streams import ChannelClosed, PairResultReceived, Role
 
@@ -64,12 +65,25 @@ async def connected_instance(relay_worker, relay_data_dir, settings):
         await task
 
 
+async def open_channel(app, instance_id, secret):
+    """CONNECT with the routing token; a new pairing reaches the relay's list within a second."""
+    for _ in range(20):
+        try:
+            return await app.open_channel(instance_id, routing_token=routing_token(secret))
+        except RelayError as exc:
+            if exc.code != "UNAUTHORIZED":
+                raise
+            last = exc
+            await asyncio.sleep(0.25)
+    raise last
+
+
 async def pair_phone(worker, device_name="Ann's phone"):
     """Pair a new phone from a fresh invite; returns (phone keys, device psk, sas, status)."""
     _session, invite = await sync_to_async(pairing.create_pairing_session)(actor="test")
     phone_static = handshake.generate_static_key()
     app = await AppConnection.connect(f"{worker.ws_url}/ws/app")
-    outer = await app.open_channel(invite.instance_id)
+    outer = await open_channel(app, invite.instance_id, invite.pairing_secret)
     established = await initiate(
         outer,
         instance_id=invite.instance_id,
@@ -92,7 +106,7 @@ async def call(worker, phone_static, device_psk, instance_public, body=b"hello")
     """One request over a new device channel; returns the response body."""
     app = await AppConnection.connect(f"{worker.ws_url}/ws/app")
     try:
-        outer = await app.open_channel("home-1")
+        outer = await open_channel(app, "home-1", device_psk)
         established = await initiate(
             outer,
             instance_id="home-1",
@@ -122,9 +136,10 @@ async def test_pairing_with_approval_then_requests_work(connected_instance):
     device = await sync_to_async(Device.objects.get)()
     assert device.status == Device.PENDING and device.sas == sas
     instance_public = await sync_to_async(instance_settings.identity_public_key)()
-    # Pending devices get no answer: the relay times the handshake out.
-    with pytest.raises(ChannelClosedError):
+    # A pending device is not on the relay's list (and would get no answer from the instance).
+    with pytest.raises(RelayError) as refused:
         await call(worker, phone_static, device_psk, instance_public)
+    assert refused.value.code == "UNAUTHORIZED"
     await sync_to_async(pairing.approve_device)(device, sas, actor="owner")
     answer = await call(worker, phone_static, device_psk, instance_public, b"payload")
     assert answer == b"Ann's phone POST /api/echo payload"
@@ -137,7 +152,7 @@ async def test_revoking_a_device_closes_its_live_channel_within_a_second(connect
     assert result == PairStatus.ACTIVE
     instance_public = await sync_to_async(instance_settings.identity_public_key)()
     app = await AppConnection.connect(f"{worker.ws_url}/ws/app")
-    outer = await app.open_channel("home-1")
+    outer = await open_channel(app, "home-1", device_psk)
     established = await initiate(
         outer,
         instance_id="home-1",
@@ -157,7 +172,7 @@ async def test_revoking_a_device_closes_its_live_channel_within_a_second(connect
     closed = await session.next_control(timeout=1.5)
     assert isinstance(closed, ChannelClosed) and closed.code == CloseCode.DEVICE_REVOKED
     await app.close()
-    with pytest.raises(ChannelClosedError):
+    with pytest.raises(RelayError):
         await call(worker, phone_static, device_psk, instance_public)
 
 
@@ -166,7 +181,7 @@ async def test_a_relay_that_substitutes_the_instance_key_is_refused(connected_in
     _session, invite = await sync_to_async(pairing.create_pairing_session)(actor="test")
     impostor_public = handshake.public_key(handshake.generate_static_key())
     app = await AppConnection.connect(f"{worker.ws_url}/ws/app")
-    outer = await app.open_channel(invite.instance_id)
+    outer = await open_channel(app, invite.instance_id, invite.pairing_secret)
     with pytest.raises((handshake.HandshakeError, ChannelClosedError)):
         await initiate(
             outer,

@@ -171,12 +171,14 @@ class FakeRelay:
     def __init__(self, instance: FakeInstance | None, *, refuse: str | None = None) -> None:
         self.instance = instance
         self.refuse = refuse  # an ErrorCode to answer every CONNECT with
+        self.routing_tokens: list[str | None] = []  # what each CONNECT presented
         self.closed = asyncio.Event()
         self.channels_opened = 0
         self.tasks: set[asyncio.Task] = set()
 
     async def open_channel(self, instance_id: str, *, routing_token: str | None = None):
         """A channel whose other end the fake instance serves."""
+        self.routing_tokens.append(routing_token)
         if self.refuse:
             raise RelayError(self.refuse, "refused by the fake relay", retry_after=0)
         if self.instance is None or instance_id != self.instance.instance_id:

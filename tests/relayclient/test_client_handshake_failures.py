@@ -62,12 +62,28 @@ async def test_an_offline_instance_is_instance_offline(paired, relay):
     assert "running" in caught.value.message
 
 
-@pytest.mark.parametrize("code", ["RATE_LIMITED", "UNAUTHORIZED"])
-async def test_relay_refusals_keep_the_relay_code(paired, relay, code):
-    relay.refuse = code
+async def test_relay_refusals_keep_the_relay_code(paired, relay):
+    relay.refuse = "RATE_LIMITED"
     with pytest.raises(ClientError) as caught:
         await call(paired)
-    assert caught.value.code == code
+    assert caught.value.code == "RATE_LIMITED"
+
+
+async def test_a_relay_that_does_not_list_the_device_means_unknown_or_revoked(paired, relay):
+    relay.refuse = "UNAUTHORIZED"
+    with pytest.raises(ClientError) as caught:
+        await call(paired)
+    assert caught.value.code == "UNKNOWN_DEVICE" and "pair again" in caught.value.message
+
+
+async def test_calls_present_the_routing_token_derived_from_the_device_psk(paired, relay):
+    from relayproto.routing import routing_token
+
+    relay.refuse = "RATE_LIMITED"
+    with pytest.raises(ClientError):
+        await call(paired)
+    psk = paired.state.load().resolve(None).device_psk
+    assert relay.routing_tokens[-1] == routing_token(psk)
 
 
 async def test_a_draining_relay_is_retried_once_on_a_new_socket(paired, relay, instance):
