@@ -257,7 +257,9 @@ def start_workers(server: str, count: int, env: dict, log_dir: Path):
     return workers
 
 
-async def run(total: int, e2e: bool, servers: list[str]) -> list[Result]:
+async def run(
+    total: int, e2e: bool, servers: list[str], malloc_tuning: bool = True
+) -> list[Result]:
     """Measure every path once, direct baselines first."""
     from tests.harness.daphne_workers import migrate, worker_env
     from tests.harness.redis_server import start_redis
@@ -289,6 +291,7 @@ async def run(total: int, e2e: bool, servers: list[str]) -> list[Result]:
                 "PULSE_ROLES": "relay",
                 "PULSE_RELAY_OPERATOR_PUBLIC_KEYS": public,
                 "PULSE_LOG_LEVEL": "WARNING",
+                "PULSE_MALLOC_TUNING": "true" if malloc_tuning else "false",
             },
         )
         migrate(env)
@@ -325,10 +328,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="8 MiB, for a smoke test")
     parser.add_argument("--e2e", action="store_true", help="seal and open records at the ends")
     parser.add_argument("--servers", default="daphne,uvicorn", help="comma list")
+    parser.add_argument(
+        "--no-malloc-tuning", action="store_true", help="leave glibc's dynamic thresholds on"
+    )
     args = parser.parse_args(argv)
     total = (8 if args.quick else args.mib) << 20
     servers = [s.strip() for s in args.servers.split(",") if s.strip()]
-    results = asyncio.run(run(total, args.e2e, servers))
+    results = asyncio.run(run(total, args.e2e, servers, not args.no_malloc_tuning))
     report(results, total, args.e2e)
     return 0
 
