@@ -42,6 +42,7 @@ class Command(BaseCommand):
         host, port = options["host"], options["port"]
         if embedded.provision(host, port):
             self.stdout.write("Embedded relay: this instance has a licence and is enabled.")
+        # Holds the task: the event loop keeps only a weak reference to it.
         connector_task: list[asyncio.Task] = []
 
         def start_connector() -> None:
