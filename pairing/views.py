@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
@@ -25,6 +23,7 @@ from relay.api_views import InstanceAPIView
 from relay.authentication import actor_of, client_ip
 from relay.renderers import PNGRenderer
 from relay.schema import ID_PARAMETER, errors, get_or_404
+from relayproto import b64
 
 
 class NotReady(APIException):
@@ -42,10 +41,6 @@ class NotReady(APIException):
         }
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 class _OnboardingView(InstanceAPIView):
     required_scopes = {"POST": "settings:read"}
 
@@ -60,7 +55,7 @@ class _OnboardingView(InstanceAPIView):
         body = {
             "deep_link": link,
             "expires_at": session.expires_at,
-            "pairing_id": _b64url(invite.pairing_id),
+            "pairing_id": b64.encode(invite.pairing_id),
         }
         return body, link
 

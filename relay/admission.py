@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import time
@@ -12,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from django.conf import settings
 
 from relay import operator
+from relayproto import b64
 from relayproto import licence as licences
 from relayproto.control import Register
 
@@ -55,7 +55,7 @@ class Admission:
     def _mac(self, instance_id: str, token_id: str, expires_at: int) -> str:
         message = f"{instance_id}|{token_id}|{expires_at}".encode()
         digest = hmac.new(self._secret, message, hashlib.sha256).digest()[:24]
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        return b64.encode(digest)
 
     def issue_resume_token(self, licence: licences.Licence, now: float) -> tuple[str, int]:
         """A token proving this instance registered recently, and when it stops doing so."""

@@ -7,7 +7,6 @@ win over what relay.enc stores and are reported as overrides. Every read goes to
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -17,7 +16,7 @@ from django.db import transaction
 
 from audit import events
 from relay import relayenc
-from relayproto import handshake
+from relayproto import b64, handshake
 from relayproto.licence import RELAY_FEATURE, LicenceError, parse_unverified
 
 INSTANCE_PATH = "/ws/instance"
@@ -35,7 +34,7 @@ class SettingsError(ValueError):
 
 def b64url(data: bytes) -> str:
     """Unpadded base64url, the form public keys travel in."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    return b64.encode(data)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -15,6 +14,7 @@ from cryptography.hazmat.primitives.serialization import (
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from relayproto import b64
 from relayproto.files import write_private_file
 
 PRIVATE_KEY_FILE = "relay_operator.key"
@@ -24,13 +24,13 @@ PUBLIC_KEY_FILE = "relay_operator.pub"
 def encode_public_key(key: Ed25519PublicKey) -> str:
     """Raw public key as unpadded base64url, the form used in settings and files."""
     raw = key.public_bytes(Encoding.Raw, PublicFormat.Raw)
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return b64.encode(raw)
 
 
 def decode_public_key(text: str, source: str) -> Ed25519PublicKey:
     """Parse an unpadded base64url raw Ed25519 public key; ``source`` names where it came from."""
     try:
-        raw = base64.urlsafe_b64decode(text.strip() + "=" * (-len(text.strip()) % 4))
+        raw = b64.decode(text.strip())
         return Ed25519PublicKey.from_public_bytes(raw)
     except ValueError:
         raise ImproperlyConfigured(

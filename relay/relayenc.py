@@ -9,7 +9,6 @@ the owner has to restore it (with its ``relay.key``) or remove it deliberately.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import fcntl
 import json
@@ -20,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from relay import secretbox
+from relayproto import b64
 from relayproto.files import write_private_file
 
 FILE_NAME = "relay.enc"
@@ -30,14 +30,6 @@ FORMAT_VERSION = 1
 
 class RelayEncError(secretbox.SecretBoxError):
     """relay.enc exists but cannot be used; start-up stops and the API answers 503."""
-
-
-def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _b64d(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 @dataclass(frozen=True)
@@ -55,7 +47,9 @@ class RelayEnc:
     def to_json(self) -> bytes:
         """Serialise to the JSON document that gets sealed."""
         data = asdict(self)
-        data["identity_private"] = _b64e(self.identity_private) if self.identity_private else None
+        data["identity_private"] = (
+            b64.encode(self.identity_private) if self.identity_private else None
+        )
         data["version"] = FORMAT_VERSION
         return json.dumps(data, sort_keys=True).encode("utf-8")
 
@@ -84,7 +78,7 @@ class RelayEnc:
                 raise RelayEncError(f"relay.enc field {name!r} has the wrong type")
             values[name] = value
         if values["identity_private"] is not None:
-            key = _b64d(values["identity_private"])
+            key = b64.decode(values["identity_private"])
             if len(key) != 32:
                 raise RelayEncError("relay.enc identity key is not 32 bytes")
             values["identity_private"] = key

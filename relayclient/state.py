@@ -8,8 +8,6 @@ STATE_INVALID error naming it, and is never overwritten: it holds the only copy 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import contextlib
 import json
 import os
@@ -26,7 +24,7 @@ from relayclient.errors import (
     STATE_INVALID,
     ClientError,
 )
-from relayproto import handshake
+from relayproto import b64, handshake
 from relayproto.files import write_private_file
 
 try:  # advisory locking is POSIX-only; elsewhere concurrent writers are simply not guarded
@@ -44,16 +42,15 @@ def default_state_path() -> Path:
     return Path(base) / "pulse-relay" / "client.json"
 
 
-def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+_b64e = b64.encode
 
 
 def _b64d(value: Any, where: str, size: int) -> bytes:
     if not isinstance(value, str):
         raise ValueError(f"{where} must be a base64url string")
     try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
+        raw = b64.decode(value)
+    except ValueError:
         raise ValueError(f"{where} is not base64url") from None
     if len(raw) != size:
         raise ValueError(f"{where} must decode to {size} bytes")

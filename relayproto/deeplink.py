@@ -7,20 +7,17 @@ percent-encoded.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, quote, urlsplit
 
-from relayproto import PROTOCOL_VERSION
+from relayproto import PROTOCOL_VERSION, b64
 from relayproto.errors import ProtocolError
 
 SCHEME = "pulse"
 HOST = "pair"
 MAX_LINK_LENGTH = 2048
-_B64URL = re.compile(r"^[A-Za-z0-9_-]*$")
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _FIELDS = ("v", "relay", "iid", "ipk", "pid", "psk", "exp")
 
@@ -31,16 +28,13 @@ class DeepLinkError(ProtocolError):
     code = "DEEP_LINK_INVALID"
 
 
-def _b64e(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+_b64e = b64.encode
 
 
 def _b64d(text: str, name: str, size: int) -> bytes:
-    if not _B64URL.match(text):
-        raise DeepLinkError(f"deep link field {name!r} is not base64url")
     try:
-        value = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (binascii.Error, ValueError):
+        value = b64.decode(text)
+    except ValueError:
         raise DeepLinkError(f"deep link field {name!r} is not base64url") from None
     if len(value) != size:
         raise DeepLinkError(f"deep link field {name!r} must decode to {size} bytes")

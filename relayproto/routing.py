@@ -8,9 +8,10 @@ relay, never who may read anything: a relay that learns a token gains nothing it
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
+
+from relayproto import b64
 
 _LABEL = b"pulse-relay routing token v1"
 
@@ -18,7 +19,7 @@ _LABEL = b"pulse-relay routing token v1"
 def routing_token(secret: bytes) -> str:
     """The routing token derived from a device psk or pairing secret (43 base64url chars)."""
     digest = hmac.new(bytes(secret), _LABEL, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+    return b64.encode(digest)
 
 
 def routing_hash(token: str) -> str:
