@@ -131,9 +131,19 @@ class RelayClient:
             state.check_alias(alias, invite.instance_id)
             static_private = state.ensure_static_key()
 
-        outer = await self.connections.open_channel(
-            invite.relay_url, invite.instance_id, invite.pairing_secret, just_listed=True
-        )
+        try:
+            outer = await self.connections.open_channel(
+                invite.relay_url, invite.instance_id, invite.pairing_secret, just_listed=True
+            )
+        except ClientError as exc:
+            if exc.code != "UNAUTHORIZED":
+                raise
+            # The instance no longer lists this pairing with its relay.
+            raise ClientError(
+                errors.PAIRING_USED,
+                "the instance no longer accepts this pairing link: it was already used, expired "
+                "or ran out of attempts; create a new one",
+            ) from exc
         established = await handshake(
             outer,
             instance_id=invite.instance_id,

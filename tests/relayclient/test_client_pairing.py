@@ -110,3 +110,16 @@ async def test_one_client_key_serves_every_server(client, instance, state_file):
     await client.pair(instance.invite().to_uri(), name="b")
     assert state_file.load().static_private_key == key
     assert len(instance.devices) == 1  # same phone key: the instance sees one device
+
+
+async def test_a_pairing_the_relay_never_lists_is_pairing_used_after_retrying(
+    client, instance, relay, monkeypatch
+):
+    from relayclient import channel
+
+    monkeypatch.setattr(channel, "PAIRING_ROUTE_RETRIES", 2)
+    relay.refuse = "UNAUTHORIZED"
+    with pytest.raises(ClientError) as caught:
+        await client.pair(instance.invite().to_uri())
+    assert caught.value.code == "PAIRING_USED" and "new one" in caught.value.message
+    assert len(relay.routing_tokens) == 3  # the first try and two retries
