@@ -27,15 +27,17 @@ run: $(VENV)/.runtime-installed
 	@echo "Relay on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
 	exec $(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
 
-## test: lint, then the whole test suite
+## test: lint, the package boundaries (import contracts in pyproject.toml), the whole suite
 test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache --no-logo
 
 ## fuzz: throw random and mutated bytes at every protocol decoder (FUZZ_SECONDS, default 60)
 FUZZ_SECONDS ?= 60

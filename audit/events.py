@@ -19,15 +19,16 @@ from django.conf import settings
 from audit import chain
 from audit.models import AuditEvent
 
-SUCCESS = "success"
-FAILURE = "failure"
-DENIED = "denied"
+# The instance's own events are named where it sends them (it cannot import this app).
+from instance.auditing import (
+    AUTH_FAILED,
+    CHANNEL_CLOSED,
+    CHANNEL_OPENED,
+    FAILURE,
+    SUCCESS,
+)
 
-SETTINGS_CHANGED = "settings.changed"
 IDENTITY_ROTATED = "identity.rotated"
-RELAY_CONNECTED = "relay.connected"
-RELAY_DISCONNECTED = "relay.disconnected"
-RELAY_REGISTRATION_FAILED = "relay.registration_failed"
 PAIRING_CREATED = "pairing.created"
 PAIRING_COMPLETED = "pairing.completed"
 PAIRING_EXPIRED = "pairing.expired"
@@ -36,11 +37,6 @@ DEVICE_APPROVED = "device.approved"
 DEVICE_APPROVAL_FAILED = "device.approval_failed"
 DEVICE_RENAMED = "device.renamed"
 DEVICE_REVOKED = "device.revoked"
-CHANNEL_OPENED = "channel.opened"
-CHANNEL_CLOSED = "channel.closed"
-TOKEN_CREATED = "token.created"  # noqa: S105 - an event name
-TOKEN_REVOKED = "token.revoked"  # noqa: S105 - an event name
-AUTH_FAILED = "auth.failed"
 AUDIT_PRUNED = chain.PRUNED_EVENT
 
 _SECRET_KEY_NAME = re.compile(r"token|psk|secret|password|signature|private", re.IGNORECASE)

@@ -13,8 +13,8 @@ from rest_framework.pagination import CursorPagination
 
 from audit.models import AuditEvent
 from audit.serializers import AuditEventSerializer, AuditFilterSerializer
-from relay.api_views import InstanceAPIView
-from relay.schema import errors
+from instance.api.base import InstanceAPIView
+from instance.api.schema import errors
 
 EXPORT_FIELDS = ["seq", "time", "actor", "event", "outcome", "ip", "details", "prev_hash", "hash"]
 

@@ -4,11 +4,14 @@ from django.apps import AppConfig
 
 
 class PairingConfig(AppConfig):
-    """Registers the pairing app and the checks of the secrets it depends on."""
+    """Registers the pairing app as the instance responder's device directory."""
 
     name = "pairing"
     verbose_name = "Pairing"
 
     def ready(self) -> None:
-        """Register the relay.enc / relay.key system checks (pairing needs both)."""
-        from relay import instance_checks  # noqa: F401
+        """Answer the responder's questions about devices and pairings (instance.devices)."""
+        from instance import devices
+        from pairing.directory import PairingDirectory
+
+        devices.register(PairingDirectory())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from instance.serializers import RejectUnknownFieldsMixin
 from pairing.models import Device
-from relay.serializers import RejectUnknownFieldsMixin
 
 
 class OnboardingSerializer(serializers.Serializer):
@@ -62,9 +62,7 @@ class DeviceSerializer(serializers.ModelSerializer):
 
     def get_fingerprint(self, device: Device) -> str:
         """The device key's fingerprint."""
-        from pairing.pairing import fingerprint
-
-        return fingerprint(device.public_key_bytes)
+        return device.fingerprint
 
     def get_online(self, device: Device) -> bool:
         """Whether the connector reports an open channel for it."""

@@ -1,4 +1,4 @@
-"""Onboarding (QR code, deep link) and devices API views; logic lives in pairing.pairing."""
+"""Onboarding (QR code, deep link) and devices API views; logic is in sessions and models."""
 
 from __future__ import annotations
 
@@ -9,8 +9,12 @@ from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
-from pairing import pairing, qr
-from pairing.models import Device
+from instance.api.authentication import actor_of, client_ip
+from instance.api.base import InstanceAPIView
+from instance.api.renderers import PNGRenderer
+from instance.api.schema import ID_PARAMETER, errors, get_or_404
+from pairing import devices, qr, sessions
+from pairing.models import Device, DeviceError
 from pairing.serializers import (
     DeviceApproveSerializer,
     DeviceRenameSerializer,
@@ -19,10 +23,6 @@ from pairing.serializers import (
     OnboardingQRSerializer,
     OnboardingSerializer,
 )
-from relay.api_views import InstanceAPIView
-from relay.authentication import actor_of, client_ip
-from relay.renderers import PNGRenderer
-from relay.schema import ID_PARAMETER, errors, get_or_404
 from relayproto import b64
 
 
@@ -32,7 +32,7 @@ class NotReady(APIException):
     status_code = status.HTTP_409_CONFLICT
     default_code = "pairing_not_possible"
 
-    def __init__(self, diagnostics: list[pairing.Diagnostic]) -> None:
+    def __init__(self, diagnostics: list[sessions.Diagnostic]) -> None:
         """Carry the diagnostics in the body."""
         super().__init__()
         self.detail = {
@@ -46,10 +46,10 @@ class _OnboardingView(InstanceAPIView):
 
     def _create(self, request) -> tuple[dict, str]:
         try:
-            session, invite = pairing.create_pairing_session(
+            session, invite = sessions.create_pairing_session(
                 actor=actor_of(request), ip=client_ip(request)
             )
-        except pairing.PairingNotPossible as exc:
+        except sessions.PairingNotPossible as exc:
             raise NotReady(exc.diagnostics) from None
         link = invite.to_uri()
         body = {
@@ -111,11 +111,11 @@ class DeviceListView(InstanceAPIView):
     @extend_schema(responses={200: DeviceSerializer(many=True), **errors()})
     def get(self, request):
         """Devices, newest pairing first, with key fingerprint and online state."""
-        devices = Device.objects.all()
+        rows = Device.objects.all()
         if request.query_params.get("include_revoked") != "true":
-            devices = devices.exclude(status=Device.REVOKED)
-        context = {"online": pairing.online_fingerprints()}
-        return Response(DeviceSerializer(devices[:500], many=True, context=context).data)
+            rows = rows.exclude(status=Device.REVOKED)
+        context = {"online": devices.online_fingerprints()}
+        return Response(DeviceSerializer(rows[:500], many=True, context=context).data)
 
 
 class DeviceDetailView(InstanceAPIView):
@@ -134,16 +134,15 @@ class DeviceDetailView(InstanceAPIView):
         serializer = DeviceRenameSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            device = pairing.rename_device(
-                device,
+            device = device.rename(
                 serializer.validated_data["name"],
                 actor=actor_of(request),
                 ip=client_ip(request),
             )
-        except pairing.DeviceError as exc:
+        except DeviceError as exc:
             raise ValidationError({exc.field or "name": [str(exc)]}) from None
         return Response(
-            DeviceSerializer(device, context={"online": pairing.online_fingerprints()}).data
+            DeviceSerializer(device, context={"online": devices.online_fingerprints()}).data
         )
 
     @extend_schema(
@@ -153,7 +152,7 @@ class DeviceDetailView(InstanceAPIView):
     def delete(self, request, pk: int):
         """Revoke the device: its channels close and it must pair again."""
         device = get_or_404(Device, pk)
-        pairing.revoke_device(device, actor=actor_of(request), ip=client_ip(request))
+        device.revoke(actor=actor_of(request), ip=client_ip(request))
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -173,14 +172,13 @@ class DeviceApproveView(InstanceAPIView):
         serializer = DeviceApproveSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            device = pairing.approve_device(
-                device,
+            device = device.approve(
                 serializer.validated_data["code"],
                 actor=actor_of(request),
                 ip=client_ip(request),
             )
-        except pairing.DeviceError as exc:
+        except DeviceError as exc:
             raise ValidationError({exc.field or "code": [str(exc)]}) from None
         return Response(
-            DeviceSerializer(device, context={"online": pairing.online_fingerprints()}).data
+            DeviceSerializer(device, context={"online": devices.online_fingerprints()}).data
         )

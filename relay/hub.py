@@ -1,9 +1,12 @@
 """The worker's registry of relay sockets, its cross-worker inbox and its housekeeping tasks.
 
-One hub per event loop (daphne and uvicorn run one loop per process). Sockets on the same
-worker hand frames to each other directly; frames for a socket on another worker go through
-the channel layer to that worker's single inbox channel, which one reader task drains. That
-keeps Redis subscriptions to one per worker however many sockets it holds.
+One hub per event loop (daphne and uvicorn run one loop per process). The hub owns the
+registry's invariants: at most one socket per instance across all workers (a newer
+registration supersedes the older, wherever it is), presence kept in step with it, and the
+choice between handing a frame to a socket of this worker directly and sending it through the
+channel layer to the other worker's single inbox channel, which one reader task drains. That
+keeps Redis subscriptions to one per worker however many sockets it holds. Sockets (relay.sockets)
+are thin: they parse headers, keep their channels' credit books and ask the hub for the rest.
 """
 
 from __future__ import annotations
@@ -15,18 +18,17 @@ import signal
 import time
 import uuid
 import weakref
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
 from django.conf import settings
 
+from relay import events, messages, metrics
 from relay.admission import Admission
 from relay.presence import Address, LocalPresence, RedisPresence
-from relay.ratelimit import ConcurrencyCounter, KeyedBuckets
 from relayproto.control import Drain, encode_control
-
-if TYPE_CHECKING:
-    from relay.consumers import InstanceSocket, RelaySocket
+from relayproto.frames import ErrorCode
+from relayproto.ratelimit import ConcurrencyCounter, KeyedBuckets
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,35 @@ INSTANCE_TTL = 90
 REFRESH_SECONDS = 2.0
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+class RelaySocket(Protocol):
+    """What the hub needs of a socket (relay.sockets implements it)."""
+
+    socket_id: str
+    channels: dict[int, Any]
+
+    async def deliver(self, cid: int, data: bytes) -> None:
+        """Send a frame from the channel's other end to this socket."""
+
+    async def peer_gone(self, cid: int, code: str, message: str) -> None:
+        """The channel's other end went away."""
+
+    async def handle_remote(self, message: dict[str, Any]) -> None:
+        """A message for this socket from another worker."""
+
+    async def send_frame_quietly(self, data: bytes) -> None:
+        """Send a frame unless the socket is gone."""
+
+    async def close_with(self, code: str, message: str) -> None:
+        """Close the socket with an ERROR saying why."""
+
+    async def housekeeping(self, now: float) -> None:
+        """Timeouts and heartbeats, once a second."""
+
+
+class RoutingStoreAway(Exception):
+    """The shared presence (Redis) did not answer, so a remote instance cannot be found."""
 
 
 def get_hub() -> Hub:
@@ -54,7 +85,7 @@ class Hub:
         self.loop = loop
         self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self.sockets: dict[str, RelaySocket] = {}
-        self.instances: dict[str, InstanceSocket] = {}
+        self.instances: dict[str, RelaySocket] = {}
         self.layer = get_channel_layer()
         self.inbox: str | None = None
         self.admission: Admission | None = None
@@ -115,9 +146,7 @@ class Hub:
         token = uuid.uuid4().hex
         waiter = self._probes[token] = self.loop.create_future()
         try:
-            await asyncio.wait_for(
-                self.layer.send(self.inbox, {"type": "relay.probe", "token": token}), within
-            )
+            await asyncio.wait_for(self.layer.send(self.inbox, messages.probe(token)), within)
             await asyncio.wait_for(waiter, within)
         except Exception as exc:
             return f"the channel layer did not answer: {exc.__class__.__name__}: {exc}".rstrip(": ")
@@ -142,6 +171,95 @@ class Hub:
         """Forget a closed socket."""
         self.sockets.pop(socket.socket_id, None)
 
+    def note_redis_error(self, exc: BaseException) -> None:
+        """Remember a failed Redis call for /readyz (cleared by the next good refresh)."""
+        self.last_redis_error = str(exc)
+
+    # --- instances ------------------------------------------------------------------------------
+    def local_instance(self, instance_id: str) -> RelaySocket | None:
+        """The socket of this worker that holds the instance, if any."""
+        return self.instances.get(instance_id)
+
+    async def register_instance(self, socket: RelaySocket, instance_id: str) -> None:
+        """Make ``socket`` the instance's only socket: a local one registered before is closed
+        with DUPLICATE_INSTANCE, one on another worker is told through the layer."""
+        previous = self.instances.get(instance_id)
+        if previous is not None and previous is not socket:
+            await previous.close_with(
+                ErrorCode.DUPLICATE_INSTANCE,
+                "a newer connection registered this instance; this one is closed",
+            )
+        self.instances[instance_id] = socket
+        try:
+            older = await self.presence.claim(instance_id, self.address_of(socket))
+        except Exception as exc:  # Redis away: local apps still work; the refresher retries
+            self.note_redis_error(exc)
+            older = None
+        if older is not None:
+            try:
+                await self.send_remote(older, messages.superseded())
+            except Exception as exc:
+                log.warning("could not close the older registration: %s", exc)
+
+    async def unregister_instance(self, socket: RelaySocket, instance_id: str) -> None:
+        """Forget the instance's socket and its presence, unless a newer socket took over."""
+        if self.instances.get(instance_id) is not socket:
+            return
+        del self.instances[instance_id]
+        try:
+            await self.presence.release(instance_id, self.address_of(socket))
+        except Exception as exc:
+            self.note_redis_error(exc)
+
+    async def locate_instance(self, instance_id: str) -> Address | None:
+        """Where an instance not on this worker is connected (None: nowhere); raises
+        RoutingStoreAway when Redis does not answer."""
+        try:
+            return await self.presence.lookup(instance_id)
+        except Exception as exc:
+            self.note_redis_error(exc)
+            raise RoutingStoreAway(str(exc)) from exc
+
+    # --- delivery between a channel's two ends ----------------------------------------------------
+    async def forward(
+        self, origin: RelaySocket, cid: int, peer: RelaySocket | Address, data: bytes
+    ) -> bool:
+        """Hand a frame to the channel's other end, in process or through the layer; False
+        when the other worker could not be reached (the caller closes the channel)."""
+        if type(peer) is Address:
+            try:
+                await self.send_remote(peer, messages.frame(cid, data, self.address_of(origin)))
+            except Exception as exc:
+                log.warning("cross-worker send failed: %s", exc)
+                return False
+            metrics.DELIVERED_CROSS_WORKER.inc()
+            return True
+        await peer.deliver(cid, data)
+        metrics.DELIVERED_LOCAL.inc()
+        return True
+
+    async def tell_gone(
+        self, peer: RelaySocket | Address, cid: int, code: str, message: str
+    ) -> None:
+        """Tell the channel's other end, wherever it is, that this end went away."""
+        if type(peer) is Address:
+            try:
+                await self.send_remote(peer, messages.gone(cid, code, message))
+            except Exception as exc:
+                log.warning("could not tell a remote peer that channel %s closed: %s", cid, exc)
+        else:
+            await peer.peer_gone(cid, code, message)
+
+    async def reply(self, address: Address, message: dict[str, Any]) -> bool:
+        """Answer a remote socket; False (logged) when the layer is away."""
+        try:
+            await self.send_remote(address, message)
+        except Exception as exc:
+            self.note_redis_error(exc)
+            log.warning("could not answer %s: %s", message.get("type"), exc)
+            return False
+        return True
+
     # --- cross-worker ---------------------------------------------------------------------------
     async def send_remote(self, address: Address, message: dict[str, Any]) -> None:
         """Send a message to a socket on another worker through the channel layer."""
@@ -159,7 +277,7 @@ class Hub:
                 log.warning("relay inbox receive failed: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
-            if message.get("type") == "relay.probe":
+            if message.get("type") == messages.PROBE:
                 waiter = self._probes.pop(message.get("token"), None)
                 if waiter is not None and not waiter.done():
                     waiter.set_result(True)
@@ -176,18 +294,18 @@ class Hub:
     async def _undeliverable(self, message: dict[str, Any]) -> None:
         """Tell the sender that the socket it wrote to is gone, so its channel closes."""
         reply_to = message.get("from")
-        if message.get("type") in ("relay.frame", "relay.open") and reply_to:
-            kind = "relay.refused" if message["type"] == "relay.open" else "relay.gone"
-            await self.send_remote(
-                Address(*reply_to),
-                {
-                    "type": kind,
-                    "cid": message.get("cid"),
-                    "ref": message.get("ref"),
-                    "code": "INSTANCE_OFFLINE" if kind == "relay.refused" else "PEER_GONE",
-                    "message": "the other end is no longer connected",
-                },
+        if not reply_to:
+            return
+        text = "the other end is no longer connected"
+        if message.get("type") == messages.OPEN:
+            answer = messages.refused(
+                message.get("cid"), message.get("ref"), "INSTANCE_OFFLINE", text
             )
+        elif message.get("type") == messages.FRAME:
+            answer = messages.gone(message.get("cid"), "PEER_GONE", text)
+        else:
+            return
+        await self.send_remote(messages.reply_address(message), answer)
 
     async def _refresh_presence(self) -> None:
         try:
@@ -197,7 +315,7 @@ class Hub:
             )
             self.last_redis_error = None
         except Exception as exc:
-            self.last_redis_error = str(exc)
+            self.note_redis_error(exc)
             log.warning("relay presence refresh failed: %s", exc)
 
     async def _keep_presence(self) -> None:
@@ -218,7 +336,7 @@ class Hub:
         try:
             dead = await self.presence.dead_workers(remote_workers)
         except Exception as exc:
-            self.last_redis_error = str(exc)
+            self.note_redis_error(exc)
             return
         for socket in list(self.sockets.values()):
             for cid, end in list(socket.channels.items()):
@@ -266,9 +384,7 @@ class Hub:
         self.draining = True
         grace = settings.PULSE_RELAY_DRAIN_GRACE if grace is None else grace
         log.info("relay worker %s draining %d sockets", self.worker_id, len(self.sockets))
-        from relay import audit_hooks
-
-        await audit_hooks.drained(self.worker_id, len(self.sockets))
+        events.worker_draining(self.worker_id, len(self.sockets))
         frame = encode_control(Drain(retry_after=max(1, int(grace) or 1)))
         for socket in list(self.sockets.values()):
             await socket.send_frame_quietly(frame)

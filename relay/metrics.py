@@ -30,3 +30,7 @@ BYTES_APP_TO_INSTANCE = BYTES.labels("app_to_instance")
 BYTES_INSTANCE_TO_APP = BYTES.labels("instance_to_app")
 DELIVERED_LOCAL = DELIVERIES.labels("local")
 DELIVERED_CROSS_WORKER = DELIVERIES.labels("cross_worker")
+EVENTS = Counter("relay_events_total", "Relay events (relay.events), by name.", ["event"])
+LIMITS_HIT = Counter(
+    "relay_limits_hit_total", "Sockets and channels turned away by a limit, by limit.", ["limit"]
+)

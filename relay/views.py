@@ -1,4 +1,4 @@
-"""HTTP endpoints of the relay role: liveness, readiness and Prometheus metrics."""
+"""HTTP endpoints of the relay role: readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -10,17 +10,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from relay.hub import get_hub
 
 
-def channel_layer_name() -> str:
-    """Name the configured channel layer backend briefly: 'redis' or 'in-memory'."""
-    backend = settings.CHANNEL_LAYERS["default"]["BACKEND"]
-    return "redis" if "channels_redis" in backend else "in-memory"
-
-
-@require_GET
-def healthz(request):
-    """Liveness: the process is up and serving requests."""
-    return JsonResponse(
-        {"status": "ok", "version": settings.VERSION, "channel_layer": channel_layer_name()}
+def _layer_kind() -> str:
+    return (
+        "redis"
+        if "channels_redis" in settings.CHANNEL_LAYERS["default"]["BACKEND"]
+        else "in-memory"
     )
 
 
@@ -30,7 +24,7 @@ async def readyz(request):
     problem = await get_hub().probe(within=2.0)
     body = {
         "status": "ok" if problem is None else "unavailable",
-        "channel_layer": channel_layer_name(),
+        "channel_layer": _layer_kind(),
     }
     if problem is not None:
         body["problem"] = problem

@@ -6,7 +6,7 @@ from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "relayproject.settings")
 if os.environ.get("PULSE_MALLOC_TUNING", "true").lower() not in ("0", "false", "no", "off"):
-    from relay.malloc_tuning import tune
+    from relayproject.malloc_tuning import tune
 
     tune()
 # Django must be set up before anything imports models or consumers.

@@ -21,7 +21,7 @@ def websocket_urlpatterns() -> list:
 
         routes.extend(relay_routes)
     if "instance" in settings.PULSE_ROLES:
-        from relay.routing import browser_websocket_urlpatterns
+        from instance.routing import browser_websocket_urlpatterns
 
         for route in browser_websocket_urlpatterns:
             guarded = copy.copy(route)

@@ -51,32 +51,42 @@ DEBUG = env_bool("PULSE_DEBUG", False)
 ALLOWED_HOSTS = env_list("PULSE_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("PULSE_CSRF_TRUSTED_ORIGINS", [])
 
-INSTALLED_APPS = [
-    "daphne",
-    "django.contrib.auth",
-    "django.contrib.contenttypes",
-    "django.contrib.sessions",
-    "django.contrib.messages",
-    "django.contrib.staticfiles",
-    "channels",
-    "rest_framework",
-    "drf_spectacular",
-    "relay",
-    "pairing",
-    "audit",
-]
+# --- roles: which apps, middleware and routes this process mounts ------------------------------
+# A relay-only worker has no models and needs no database: it installs none of the instance's
+# apps, so it never runs their migrations, checks or receivers.
+PULSE_ROLES = env_list("PULSE_ROLES", ["relay", "instance"])
+ROLE_APPS = {
+    "relay": ["relay"],
+    "instance": [
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "rest_framework",
+        "drf_spectacular",
+        "instance",
+        "pairing",
+        "audit",
+    ],
+}
+INSTALLED_APPS = ["daphne", "django.contrib.staticfiles", "channels", "relayproject"]
+for _role in PULSE_ROLES:
+    INSTALLED_APPS += [app for app in ROLE_APPS.get(_role, []) if app not in INSTALLED_APPS]
 
-MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
-    # Before CSRF: marks requests from the tunnel (secret header) and drops forged markings.
-    "relay.tunnel_auth.TunnelDeviceMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-]
+MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+if "instance" in PULSE_ROLES:
+    MIDDLEWARE += [
+        # Before CSRF: marks requests from the tunnel (secret header) and drops forged markings.
+        "instance.tunnel.auth.TunnelDeviceMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ]
+else:
+    MIDDLEWARE += ["django.middleware.common.CommonMiddleware"]
 
 ROOT_URLCONF = "relayproject.urls"
 ASGI_APPLICATION = "relayproject.asgi.application"
@@ -89,8 +99,14 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
+                *(
+                    [
+                        "django.contrib.auth.context_processors.auth",
+                        "django.contrib.messages.context_processors.messages",
+                    ]
+                    if "instance" in PULSE_ROLES
+                    else []
+                ),
             ],
         },
     },
@@ -152,7 +168,6 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # --- Relay's own settings (all PULSE_*) -------------------------------------------------------
-PULSE_ROLES = env_list("PULSE_ROLES", ["relay", "instance"])
 PULSE_RELAY_ENABLED = env_bool("PULSE_RELAY_ENABLED", False)
 PULSE_RELAY_ENABLED_SET = "PULSE_RELAY_ENABLED" in os.environ
 PULSE_RELAY_SERVER = env_str("PULSE_RELAY_SERVER")
@@ -166,12 +181,12 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Bearer first: its challenge makes missing credentials a 401 rather than a 403.
-        "relay.authentication.BearerTokenAuthentication",
+        "instance.api.authentication.BearerTokenAuthentication",
         # Sessions stay, and enforce CSRF on unsafe methods.
         "rest_framework.authentication.SessionAuthentication",
     ],
     # A corrupt relay.enc or unusable relay.key answers 503 with the reason.
-    "EXCEPTION_HANDLER": "relay.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "instance.api.errors.exception_handler",
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
 }
 SPECTACULAR_SETTINGS = {
@@ -195,6 +210,7 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "relay": {"level": LOG_LEVEL},
+        "instance": {"level": LOG_LEVEL},
         "pairing": {"level": LOG_LEVEL},
         "audit": {"level": LOG_LEVEL},
         "django": {"level": "WARNING"},

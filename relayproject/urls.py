@@ -1,22 +1,24 @@
-"""Top-level URL configuration."""
+"""Top-level URLs: each role's routes, mounted only when this process plays it (PULSE_ROLES).
 
-from django.contrib.auth import views as auth_views
+A relay-only worker answers /healthz, /readyz and /metrics and nothing of the instance; a home
+instance mounts its API and pages and none of the relay's endpoints but /healthz.
+"""
+
+from django.conf import settings
 from django.urls import include, path
 
-from relay import pages as relay_pages
+from relayproject import health
 
-urlpatterns = [
-    path("", include("relay.urls")),
-    path("api/", include("relay.api_urls")),
-    path("api/", include("pairing.urls")),
-    path("api/", include("audit.urls")),
-    path("api/monitor/", include("relay.monitor_urls")),
-    path("settings/relay", relay_pages.settings_relay, name="settings-relay"),
-    path(
-        "settings/relay/tokens/<int:pk>/revoke",
-        relay_pages.revoke_token,
-        name="settings-relay-revoke-token",
-    ),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-]
+urlpatterns = [path("healthz", health.healthz, name="healthz")]
+
+if "relay" in settings.PULSE_ROLES:
+    urlpatterns += [path("", include("relay.urls"))]
+
+if "instance" in settings.PULSE_ROLES:
+    urlpatterns += [
+        path("api/", include("instance.urls")),
+        path("api/", include("pairing.urls")),
+        path("api/", include("audit.urls")),
+        path("api/monitor/", include("instance.monitor.urls")),
+        path("", include("instance.page_urls")),
+    ]

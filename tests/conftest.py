@@ -88,7 +88,9 @@ def daphne_workers(request, tmp_path, redis_server, channel_prefix) -> Iterator[
         url = (redis or redis_server).url
         directory = data or data_dir
         full_env = worker_env(directory, url, channel_prefix, env)
-        if str(directory) not in migrated:
+        # A relay-only worker has no database to prepare.
+        relay_only = full_env.get("PULSE_ROLES", "").replace(" ", "") == "relay"
+        if not relay_only and str(directory) not in migrated:
             migrate(full_env)
             migrated.add(str(directory))
         batch = [
@@ -165,15 +167,12 @@ def licence_token(operator_key):
 
 
 @pytest.fixture
-async def relay_app(settings, operator_key, transactional_db):
-    """The real ASGI application (its audit events reach the test database), quick timers."""
-    from relay import audit_hooks
+def relay_app(settings, operator_key):
+    """The real ASGI application with quick timers; the relay needs no database."""
     from relayproject.asgi import application
 
     settings.PULSE_RELAY_HANDSHAKE_TIMEOUT = 2
-    yield application
-    # Audit writes run in the background; let them land before the database is flushed.
-    await audit_hooks.flush()
+    return application
 
 
 # --- instance API personas (relay.enc, tokens, pairing, devices) ------------------------------
@@ -196,7 +195,7 @@ def data_dir(settings, relay_data_dir):
 @pytest.fixture
 def api_token(db, data_dir) -> Callable[..., str]:
     """Factory: ``api_token("settings:read", ...)`` returns a new token's plaintext."""
-    from relay import tokens
+    from instance import tokens
 
     def make(*scopes: str, name: str = "test") -> str:
         return tokens.create_token(name, scopes or tokens.SCOPES)[1]
@@ -228,10 +227,10 @@ def csrf_owner_client(owner):
 @pytest.fixture
 def relay_ready(db, data_dir, licence_token):
     """An instance that can pair: enabled, relay URL, licence, identity, connector registered."""
-    from relay import instance_settings
-    from relay import status as connector_status
+    from instance import relay_settings
+    from instance import status as connector_status
 
-    current = instance_settings.update(
+    current = relay_settings.update(
         enabled=True, server_url="wss://relay.example.org", licence_token=licence_token
     )
     connector_status.publish(
@@ -239,17 +238,17 @@ def relay_ready(db, data_dir, licence_token):
             state="connected", instance_id=current.instance_id, registered=True
         )
     )
-    return instance_settings.current()
+    return relay_settings.current()
 
 
 def _pair_device(name: str):
-    from pairing import pairing
+    from pairing import sessions
     from relayproto import handshake
 
-    _session, invite = pairing.create_pairing_session(actor="test")
-    pairing.psk_for_pairing_attempt(invite.pairing_id)
+    _session, invite = sessions.create_pairing_session(actor="test")
+    sessions.psk_for_pairing_attempt(invite.pairing_id)
     private = handshake.generate_static_key()
-    device, psk = pairing.complete_pairing(
+    device, psk = sessions.complete_pairing(
         invite.pairing_id, handshake.public_key(private), name, "android", "123456"
     )
     return device, private, psk
@@ -264,20 +263,18 @@ def pending_device(relay_ready):
 @pytest.fixture
 def paired_device(relay_ready):
     """An approved phone: (device, static private key, psk)."""
-    from pairing import pairing
 
     device, private, psk = _pair_device("Owner's phone")
-    device = pairing.approve_device(device, "123456", actor="test")
+    device = device.approve("123456", actor="test")
     return device, private, psk
 
 
 @pytest.fixture
 def revoked_device(relay_ready):
     """A phone that was paired, approved and then revoked."""
-    from pairing import pairing
 
     device, _, _ = _pair_device("Lost phone")
-    pairing.approve_device(device, "123456", actor="test")
-    pairing.revoke_device(device, actor="test")
+    device.approve("123456", actor="test")
+    device.revoke(actor="test")
     device.refresh_from_db()
     return device

@@ -7,45 +7,45 @@ import json
 import pytest
 
 from audit.models import AuditEvent
-from pairing import pairing
-from pairing.models import Device
+from pairing import devices, sessions
+from pairing.models import Device, DeviceError
 from pairing.signals import device_revoked
 from relayproto import handshake
 
 
 def test_completed_device_waits_for_approval_by_default(pending_device):
     assert pending_device.status == Device.PENDING
-    assert pairing.psk_for_device(pending_device.public_key_bytes) is None
+    assert devices.psk_for_device(pending_device.public_key_bytes) is None
 
 
 def test_without_approval_the_device_is_active_at_once(relay_ready, settings):
     settings.PULSE_PAIRING_REQUIRES_APPROVAL = False
-    _, invite = pairing.create_pairing_session()
+    _, invite = sessions.create_pairing_session()
     public = handshake.public_key(handshake.generate_static_key())
-    device, psk = pairing.complete_pairing(invite.pairing_id, public, "P", "ios", "123456")
+    device, psk = sessions.complete_pairing(invite.pairing_id, public, "P", "ios", "123456")
     assert device.status == Device.ACTIVE
-    assert pairing.psk_for_device(public) == psk
+    assert devices.psk_for_device(public) == psk
 
 
 def test_approved_device_gets_its_psk(paired_device):
     device, private, psk = paired_device
     assert device.status == Device.ACTIVE
     assert len(psk) == 32
-    assert pairing.psk_for_device(handshake.public_key(private)) == psk
+    assert devices.psk_for_device(handshake.public_key(private)) == psk
     assert psk not in bytes(Device.objects.get(pk=device.pk).psk_sealed)
 
 
 def test_unknown_key_has_no_psk(relay_ready):
-    assert pairing.psk_for_device(b"\x01" * 32) is None
-    assert pairing.psk_for_device(b"short") is None
+    assert devices.psk_for_device(b"\x01" * 32) is None
+    assert devices.psk_for_device(b"short") is None
 
 
 def test_wrong_code_is_refused_and_five_revoke(pending_device, settings):
     for _ in range(settings.PULSE_PAIRING_MAX_ATTEMPTS - 1):
-        with pytest.raises(pairing.DeviceError, match="does not match"):
-            pairing.approve_device(pending_device, "999999")
-    with pytest.raises(pairing.DeviceError, match="revoked"):
-        pairing.approve_device(pending_device, "999999")
+        with pytest.raises(DeviceError, match="does not match"):
+            pending_device.approve("999999")
+    with pytest.raises(DeviceError, match="revoked"):
+        pending_device.approve("999999")
     pending_device.refresh_from_db()
     assert pending_device.status == Device.REVOKED
 
@@ -65,7 +65,7 @@ def test_approve_via_api(token_client, pending_device):
 def test_device_list_shows_pending_and_active_with_fingerprints(
     token_client, paired_device, pending_device
 ):
-    from relay import status
+    from instance import status
 
     device, private, _ = paired_device
     fingerprint = handshake.key_fingerprint(handshake.public_key(private))
@@ -127,7 +127,7 @@ def test_revoke_sends_the_signal_and_drops_the_psk(
     assert response.status_code == 204
     public = handshake.public_key(private)
     assert received == [(device.pk, public, handshake.key_fingerprint(public))]
-    assert pairing.psk_for_device(public) is None
+    assert devices.psk_for_device(public) is None
     assert AuditEvent.objects.filter(event="device.revoked").count() == 1
 
 
@@ -139,27 +139,27 @@ def test_touch_device_writes_at_most_every_30_seconds(paired_device):
     _, private, _ = paired_device
     public = handshake.public_key(private)
     now = timezone.now() + timedelta(minutes=5)
-    assert pairing.touch_device(public, when=now) is True
-    assert pairing.touch_device(public, when=now + timedelta(seconds=5)) is False
-    assert pairing.touch_device(public, when=now + timedelta(seconds=31)) is True
+    assert devices.touch_device(public, when=now) is True
+    assert devices.touch_device(public, when=now + timedelta(seconds=5)) is False
+    assert devices.touch_device(public, when=now + timedelta(seconds=31)) is True
 
 
 def test_revoked_key_can_pair_again(revoked_device, settings):
     settings.PULSE_PAIRING_REQUIRES_APPROVAL = False
-    _, invite = pairing.create_pairing_session()
-    device, psk = pairing.complete_pairing(
+    _, invite = sessions.create_pairing_session()
+    device, psk = sessions.complete_pairing(
         invite.pairing_id, revoked_device.public_key_bytes, "Found phone", "android", "111222"
     )
     assert device.pk == revoked_device.pk
     assert device.status == Device.ACTIVE
-    assert pairing.psk_for_device(revoked_device.public_key_bytes) == psk
+    assert devices.psk_for_device(revoked_device.public_key_bytes) == psk
 
 
 def test_active_key_cannot_pair_twice(paired_device):
     device = paired_device[0]
-    _, invite = pairing.create_pairing_session()
-    with pytest.raises(pairing.PairingError, match="paired already"):
-        pairing.complete_pairing(invite.pairing_id, device.public_key_bytes, "x", "", "111222")
+    _, invite = sessions.create_pairing_session()
+    with pytest.raises(sessions.PairingError, match="paired already"):
+        sessions.complete_pairing(invite.pairing_id, device.public_key_bytes, "x", "", "111222")
 
 
 def test_rotating_the_identity_revokes_every_device(paired_device, pending_device, data_dir):
@@ -167,12 +167,12 @@ def test_rotating_the_identity_revokes_every_device(paired_device, pending_devic
 
     from django.core.management import call_command
 
-    from relay import instance_settings
+    from instance import relay_settings
 
-    before = instance_settings.current().identity_fingerprint
+    before = relay_settings.current().identity_fingerprint
     out = StringIO()
     call_command("relay_rotate_identity", "--yes", stdout=out)
-    after = instance_settings.current().identity_fingerprint
+    after = relay_settings.current().identity_fingerprint
     assert after != before
     assert after in out.getvalue()
     assert not Device.objects.exclude(status=Device.REVOKED).exists()
@@ -181,12 +181,12 @@ def test_rotating_the_identity_revokes_every_device(paired_device, pending_devic
 
 
 def test_responder_can_store_the_psk_it_sent_in_message_2(relay_ready):
-    _, invite = pairing.create_pairing_session()
+    _, invite = sessions.create_pairing_session()
     sent = handshake.generate_psk()
     public = handshake.public_key(handshake.generate_static_key())
-    device, psk = pairing.complete_pairing(
+    device, psk = sessions.complete_pairing(
         invite.pairing_id, public, "P", "ios", "123456", device_psk=sent
     )
     assert psk == sent
-    pairing.approve_device(device, "123456")
-    assert pairing.psk_for_device(public) == sent
+    device.approve("123456")
+    assert devices.psk_for_device(public) == sent

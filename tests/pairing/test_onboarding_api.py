@@ -12,9 +12,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from pairing import pairing
-from relay import instance_settings
-from relay import status as connector_status
+from instance import relay_settings
+from instance import status as connector_status
+from pairing import sessions
 from relayproto import PROTOCOL_VERSION, deeplink
 
 
@@ -34,7 +34,7 @@ def test_deep_link_carries_everything_the_phone_needs(reader, relay_ready):
     assert response.status_code == 201
     body = response.json()
     invite = deeplink.parse(body["deep_link"])
-    public = instance_settings.identity_public_key()
+    public = relay_settings.identity_public_key()
     assert body["deep_link"].startswith("pulse://pair?v=1&")
     assert invite.version == PROTOCOL_VERSION
     assert invite.relay_url == "wss://relay.example.org"
@@ -42,7 +42,7 @@ def test_deep_link_carries_everything_the_phone_needs(reader, relay_ready):
     assert invite.instance_public_key == public
     assert base64.urlsafe_b64encode(invite.pairing_id).rstrip(b"=").decode() == body["pairing_id"]
     # The secret in the link is the psk the responder will use for this pairing id.
-    assert pairing.psk_for_pairing_attempt(invite.pairing_id) == invite.pairing_secret
+    assert sessions.psk_for_pairing_attempt(invite.pairing_id) == invite.pairing_secret
     assert abs(invite.expires_at - 300 - time.time()) < 10
     assert body["expires_at"]
 
@@ -106,7 +106,7 @@ def test_expired_licence_is_409(reader, relay_ready, operator_key):
     from relayproto.licence import issue
 
     old = issue(operator_key, name="old", days=1, instance_id="home-1", now=1_000_000)
-    instance_settings.update(licence_token=old)
+    relay_settings.update(licence_token=old)
     response = reader.post("/api/onboarding/deep-link")
     [diagnostic] = response.json()["diagnostics"]
     assert diagnostic["code"] == "licence_invalid"

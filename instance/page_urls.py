@@ -1,0 +1,17 @@
+"""URLs of the owner's pages: Settings → Relay and the login."""
+
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from instance import pages
+
+urlpatterns = [
+    path("settings/relay", pages.settings_relay, name="settings-relay"),
+    path(
+        "settings/relay/tokens/<int:pk>/revoke",
+        pages.revoke_token,
+        name="settings-relay-revoke-token",
+    ),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+]

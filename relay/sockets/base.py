@@ -1,0 +1,351 @@
+"""What both relay sockets share: framing, forwarding, credit books, heartbeats.
+
+The relay reads only outer frame headers. DATA payloads (handshakes and encrypted records) are
+forwarded as the very bytes that arrived; the hub (relay.hub) hands them to the peer socket on
+this worker directly or to the peer's worker through the channel layer. ``dispatch`` is
+overridden so the data path never takes Channels' per-message database-connection thread hop:
+a relay worker has no database at all.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import struct
+import time
+from dataclasses import dataclass
+
+from channels.consumer import AsyncConsumer
+from channels.exceptions import StopConsumer
+from django.conf import settings
+
+from relay import events, messages, metrics
+from relay.hub import get_hub
+from relay.presence import Address
+from relayproto.client_address import client_address
+from relayproto.control import Close, CloseReason, Error, decode_control, encode_control
+from relayproto.errors import FrameError, ProtocolError
+from relayproto.frames import (
+    WS_CLOSE_CODES,
+    ErrorCode,
+    FrameType,
+    decode_credit,
+    decode_frame,
+    encode_ping,
+    peek_header,
+)
+
+log = logging.getLogger(__name__)
+
+DATA = int(FrameType.DATA)
+CREDIT = int(FrameType.CREDIT)
+CLOSE = int(FrameType.CLOSE)
+_HEADER_SIZE = 12
+_U32 = struct.Struct("!I")
+
+
+@dataclass(slots=True)
+class ChannelEnd:
+    """This socket's view of one channel: who the peer is and what is in flight."""
+
+    peer: RelaySocket | Address
+    window: int
+    opened_at: float
+    unacked: int = 0
+    # App side only: the instance has not answered yet, so the handshake clock runs.
+    awaiting_peer: bool = False
+
+
+RETRY_LATER = (ErrorCode.RATE_LIMITED, ErrorCode.SERVER_DRAINING)
+
+
+def client_ip(scope: dict) -> str:
+    """The caller's address by the project's one rule (relayproto.client_address)."""
+    forwarded = b",".join(
+        value for name, value in scope.get("headers", []) if name == b"x-forwarded-for"
+    )
+    peer = (scope.get("client") or ("unknown", 0))[0]
+    address = client_address(
+        str(peer), forwarded or None, trust_proxy=settings.PULSE_TRUST_X_FORWARDED_FOR
+    )
+    return address or "unknown"
+
+
+class RelaySocket(AsyncConsumer):
+    """Common behaviour of both socket kinds: framing, forwarding, credit, heartbeats."""
+
+    kind = "socket"
+    # Sockets of a worker share one inbox (see relay.hub); no channel-layer channel each.
+    channel_layer_alias = "__relay_sockets_use_the_worker_inbox__"
+
+    # --- ASGI plumbing --------------------------------------------------------------------------
+    async def dispatch(self, message: dict) -> None:
+        """Route ASGI events without Channels' per-message database cleanup hop."""
+        kind = message["type"]
+        if kind == "websocket.receive":
+            data = message.get("bytes")
+            if data is None:
+                await self.close_with(ErrorCode.MALFORMED_FRAME, "text messages are not frames")
+                return
+            await self.on_frame(data)
+        elif kind == "websocket.connect":
+            await self.on_connect()
+        elif kind == "websocket.disconnect":
+            await self.cleanup(CloseReason.PEER_GONE)
+            raise StopConsumer()
+
+    async def on_connect(self) -> None:
+        """Accept the socket, then refuse it with a clear ERROR if a limit says no."""
+        self.hub = get_hub()
+        await self.hub.start()
+        self.socket_id = secrets.token_hex(8)
+        self.ip = client_ip(self.scope)
+        self.channels: dict[int, ChannelEnd] = {}
+        self.closed = False
+        now = time.monotonic()
+        self.connected_at = self.last_rx = self.last_ping = now
+        self._ping_counter = 0
+        refusal = self.refusal()
+        await self.base_send({"type": "websocket.accept"})
+        if refusal is not None:
+            self.closed = True
+            metrics.ADMISSION_FAILURES.labels(refusal[0]).inc()
+            if refusal[0] == ErrorCode.RATE_LIMITED:
+                events.limit_hit(f"{self.kind}_socket", refusal[0], self.ip, refusal[1])
+            await self._send_error_and_close(*refusal)
+            return
+        self.counted = True
+        self.hub.add(self)
+        metrics.SOCKETS.labels(self.kind).inc()
+
+    def refusal(self) -> tuple[str, str] | None:
+        """Why this socket may not stay (code, message), checked before any frame is read."""
+        if self.hub.draining:
+            return ErrorCode.SERVER_DRAINING, "the relay worker is shutting down; reconnect"
+        if not self.hub.connects_per_ip.allow(self.ip):
+            return ErrorCode.RATE_LIMITED, "too many connections from this address; slow down"
+        return None
+
+    # --- sending --------------------------------------------------------------------------------
+    async def send_frame(self, data: bytes) -> None:
+        """Send one binary frame to this socket."""
+        await self.base_send({"type": "websocket.send", "bytes": data})
+
+    async def send_frame_quietly(self, data: bytes) -> None:
+        """Send a frame, ignoring a socket that is already gone."""
+        if not self.closed:
+            try:
+                await self.send_frame(data)
+            except Exception:  # the transport closed under us; cleanup follows
+                log.debug("send to closed socket %s ignored", self.socket_id)
+
+    async def _send_error_and_close(self, code: str, message: str, ref: int | None = None) -> None:
+        error = ErrorCode(code)
+        try:
+            retry = 5 if error in RETRY_LATER else None
+            await self.send_frame(
+                encode_control(Error(code=error, message=message[:400], retry_after=retry, ref=ref))
+            )
+            await self.base_send({"type": "websocket.close", "code": WS_CLOSE_CODES[error]})
+        except Exception:
+            log.debug("socket %s was gone before its close", self.socket_id)
+
+    async def close_with(self, code: str, message: str) -> None:
+        """Tell the socket why with ERROR, close it with the matching 4xxx code, tidy up."""
+        if self.closed:
+            return
+        metrics.CLOSES.labels("socket", str(code)).inc()
+        await self._send_error_and_close(code, message)
+        await self.cleanup(CloseReason.PEER_GONE)
+
+    async def cleanup(self, reason: str) -> None:
+        """Close every channel of this socket on the peer's side and leave the hub."""
+        if getattr(self, "hub", None) is None:
+            return
+        first_time = not self.closed
+        self.closed = True
+        for cid, end in list(self.channels.items()):
+            self.channels.pop(cid, None)
+            self.channel_closed(cid)
+            await self._notify_peer_closed(cid, end, reason, "the other end disconnected")
+        if getattr(self, "counted", False):
+            self.counted = False
+            self.hub.remove(self)
+            metrics.SOCKETS.labels(self.kind).dec()
+        if first_time:
+            await self.on_cleanup()
+
+    async def on_cleanup(self) -> None:
+        """Kind-specific cleanup."""
+
+    # --- frames from this socket ----------------------------------------------------------------
+    async def on_frame(self, data: bytes) -> None:
+        """Handle one frame; the DATA path reads only the header."""
+        if self.closed:
+            return
+        self.last_rx = time.monotonic()
+        try:
+            frame_type, cid, length = peek_header(data, self.hub.max_frame)
+        except FrameError as exc:
+            await self.close_with(exc.code, str(exc))
+            return
+        if frame_type == DATA:
+            end = self.channels.get(cid)
+            if end is None:
+                await self._unknown_channel(cid)
+                return
+            end.unacked += length
+            if end.unacked > end.window:
+                events.limit_hit(
+                    "window", ErrorCode.WINDOW_EXCEEDED, self.ip, f"{end.unacked} > {end.window}"
+                )
+                await self.close_with(
+                    ErrorCode.WINDOW_EXCEEDED,
+                    f"channel {cid}: {end.unacked} bytes in flight exceed the window "
+                    f"of {end.window}; wait for CREDIT",
+                )
+                return
+            await self.before_data(length)
+            self.count_data(length)
+            await self.forward(cid, end, data)
+            return
+        try:
+            await self.on_control(decode_frame(data, self.hub.max_frame), data)
+        except ProtocolError as exc:
+            await self.close_with(getattr(exc, "code", ErrorCode.MALFORMED_FRAME), str(exc))
+
+    async def before_data(self, length: int) -> None:
+        """Hook for per-kind pacing of DATA."""
+
+    def count_data(self, length: int) -> None:
+        """Hook for per-direction metrics."""
+
+    async def on_control(self, frame, data: bytes) -> None:
+        """Handle a non-DATA frame (``data`` is the whole frame as received)."""
+        frame_type = frame.type
+        if frame_type is FrameType.CREDIT:
+            end = self.channels.get(frame.channel_id)
+            if end is None:
+                return  # credit for a channel that just closed has nothing left to unlock
+            increment = decode_credit(frame.payload)
+            await self.before_credit(increment)
+            await self.forward(frame.channel_id, end, data)
+        elif frame_type is FrameType.CLOSE:
+            decode_control(frame)  # a malformed CLOSE is refused before it reaches the peer
+            end = self.channels.pop(frame.channel_id, None)
+            if end is not None:
+                metrics.CLOSES.labels("channel", "NORMAL").inc()
+                await self.forward(frame.channel_id, end, data)
+                self.channel_closed(frame.channel_id)
+        elif frame_type is FrameType.PING:
+            await self.send_frame(encode_ping(bytes(frame.payload), pong=True))
+        elif frame_type is FrameType.PONG:
+            return
+        else:
+            await self.on_socket_control(frame)
+
+    async def before_credit(self, increment: int) -> None:
+        """Hook for per-kind pacing of credit."""
+
+    def channel_closed(self, cid: int) -> None:
+        """Hook called when a channel of this socket ends."""
+
+    async def on_socket_control(self, frame) -> None:
+        """Kind-specific control frames; anything else is a protocol error."""
+        await self.close_with(
+            ErrorCode.MALFORMED_FRAME, f"{frame.type.name} is not valid on a {self.kind} socket"
+        )
+
+    async def _unknown_channel(self, cid: int) -> None:
+        # The channel may have closed a moment ago; say so rather than drop silently.
+        await self.send_frame(
+            encode_control(
+                Close(code=CloseReason.PEER_GONE, message="no such channel on this socket"), cid
+            )
+        )
+
+    # --- forwarding -----------------------------------------------------------------------------
+    async def forward(self, cid: int, end: ChannelEnd, data: bytes) -> None:
+        """Hand a frame to the channel's other end (the hub picks the path)."""
+        if not await self.hub.forward(self, cid, end.peer, data):
+            self.channels.pop(cid, None)
+            await self.send_frame_quietly(
+                encode_control(
+                    Close(code=CloseReason.INTERNAL, message="relay cannot reach the peer"), cid
+                )
+            )
+
+    async def deliver(self, cid: int, data: bytes) -> None:
+        """Send a frame from the peer to this socket, keeping the credit books."""
+        if self.closed:
+            return
+        end = self.channels.get(cid)
+        if end is None:
+            return
+        frame_type = data[1]
+        if frame_type == CREDIT:
+            (increment,) = _U32.unpack_from(data, _HEADER_SIZE)
+            end.unacked = max(0, end.unacked - increment)
+        elif frame_type == DATA:
+            end.awaiting_peer = False
+        elif frame_type == CLOSE:
+            self.channels.pop(cid, None)
+            self.channel_closed(cid)
+        try:
+            await self.send_frame(data)
+        except Exception:
+            log.debug("deliver to closed socket %s ignored", self.socket_id)
+
+    async def peer_gone(self, cid: int, code: str, message: str) -> None:
+        """The channel's other end went away: tell this socket with CLOSE."""
+        end = self.channels.pop(cid, None)
+        if end is None:
+            return
+        self.channel_closed(cid)
+        metrics.CLOSES.labels("channel", str(code)).inc()
+        await self.send_frame_quietly(
+            encode_control(Close(code=CloseReason(code), message=message[:400]), cid)
+        )
+
+    async def _notify_peer_closed(self, cid: int, end: ChannelEnd, code: str, message: str):
+        await self.hub.tell_gone(end.peer, cid, code, message)
+
+    async def close_channel(self, cid: int, code: str, message: str) -> None:
+        """End a channel from the relay's side: CLOSE to both ends."""
+        end = self.channels.get(cid)
+        if end is None:
+            return
+        await self.peer_gone(cid, code, message)
+        await self._notify_peer_closed(cid, end, code, message)
+
+    # --- messages from other workers ------------------------------------------------------------
+    async def handle_remote(self, message: dict) -> None:
+        """A message for this socket from another worker's inbox."""
+        kind = message["type"]
+        if kind == messages.FRAME:
+            await self.deliver(message["cid"], message["data"])
+        elif kind == messages.GONE:
+            await self.peer_gone(
+                message["cid"], message.get("code", "PEER_GONE"), message["message"]
+            )
+        else:
+            await self.handle_remote_control(message)
+
+    async def handle_remote_control(self, message: dict) -> None:
+        """Kind-specific remote messages."""
+        log.warning("unexpected %s for a %s socket", message.get("type"), self.kind)
+
+    # --- heartbeats -----------------------------------------------------------------------------
+    async def housekeeping(self, now: float) -> None:
+        """Called every second by the hub: idle timeout and pings."""
+        if self.closed:
+            return
+        if now - self.last_rx > self.hub.idle_timeout:
+            await self.close_with(
+                ErrorCode.IDLE_TIMEOUT, f"nothing received for {self.hub.idle_timeout} s"
+            )
+            return
+        if now - self.last_ping >= self.hub.ping_interval:
+            self.last_ping = now
+            self._ping_counter += 1
+            await self.send_frame_quietly(encode_ping(self._ping_counter.to_bytes(8, "big")))
