@@ -1,11 +1,14 @@
-"""URLs of the owner's pages: Settings → Relay and the login."""
+"""URLs of the owner's pages: the start page, Settings → Relay, the admin and the login."""
 
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from instance import pages
 
 urlpatterns = [
+    path("", pages.home, name="home"),
+    path("admin/", admin.site.urls),
     path("settings/relay", pages.settings_relay, name="settings-relay"),
     path(
         "settings/relay/tokens/<int:pk>/revoke",

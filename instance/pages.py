@@ -5,7 +5,8 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from instance import relay_settings, relayenc, tokens
 from instance import status as connector_status
@@ -27,6 +28,14 @@ def _context(request, **extra) -> dict:
         "scopes": tokens.SCOPES,
         **extra,
     }
+
+
+@require_GET
+def home(request):
+    """The start page is Settings → Relay; the login page first for anyone not logged in."""
+    if request.user.is_authenticated and request.user.is_staff:
+        return redirect("settings-relay")
+    return redirect(f"{reverse('login')}?next={reverse('settings-relay')}")
 
 
 @staff_member_required(login_url="login")

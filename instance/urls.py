@@ -1,9 +1,10 @@
 """URLs of the instance API's relay settings, status, tokens and OpenAPI schema (under /api/)."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView
 
 from instance import views
+from instance.api.docs import SwaggerUIView
 
 urlpatterns = [
     path("settings/relay", views.RelaySettingsView.as_view(), name="api-relay-settings"),
@@ -17,7 +18,7 @@ urlpatterns = [
     ),
     path(
         "docs/",
-        SpectacularSwaggerView.as_view(
+        SwaggerUIView.as_view(
             url_name="api-schema", authentication_classes=[], permission_classes=[]
         ),
         name="api-docs",

@@ -58,12 +58,14 @@ PULSE_ROLES = env_list("PULSE_ROLES", ["relay", "instance"])
 ROLE_APPS = {
     "relay": ["relay"],
     "instance": [
+        "django.contrib.admin",
         "django.contrib.auth",
         "django.contrib.contenttypes",
         "django.contrib.sessions",
         "django.contrib.messages",
         "rest_framework",
         "drf_spectacular",
+        "drf_spectacular_sidecar",
         "instance",
         "pairing",
         "audit",
@@ -73,7 +75,13 @@ INSTALLED_APPS = ["daphne", "django.contrib.staticfiles", "channels", "relayproj
 for _role in PULSE_ROLES:
     INSTALLED_APPS += [app for app in ROLE_APPS.get(_role, []) if app not in INSTALLED_APPS]
 
-MIDDLEWARE = ["django.middleware.security.SecurityMiddleware"]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    # Static files from the apps' static/ folders, in make run and in production alike.
+    "relayproject.static_files.StaticFilesMiddleware",
+    # A Content-Security-Policy on every answer: scripts and styles from this origin only.
+    "relayproject.csp.ContentSecurityPolicyMiddleware",
+]
 if "instance" in PULSE_ROLES:
     MIDDLEWARE += [
         # Before CSRF: marks requests from the tunnel (secret header) and drops forged markings.
@@ -143,7 +151,11 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Only for an operator who collects the files for a fronting web server (collectstatic).
+STATIC_ROOT = env_str("PULSE_STATIC_ROOT") or None
+# Serve straight from the apps' static folders: `make run` needs no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = False
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -196,6 +208,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Instance API: relay settings, onboarding, devices, API tokens, audit. "
     "Authenticate with `Authorization: Bearer <token>` (scopes) or an owner session (CSRF).",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from drf-spectacular-sidecar's static files: /api/docs/ works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # --- logging --------------------------------------------------------------------------------
