@@ -32,6 +32,8 @@ test: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache --no-logo
+	@command -v node >/dev/null 2>&1 || { echo "node not found: install Node.js 20 (the page's JS unit tests use node --test)"; exit 1; }
+	node --test tests/js/
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed

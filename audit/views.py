@@ -1,4 +1,5 @@
-"""Audit API: list with filters and cursor pagination, CSV and JSON export."""
+"""Audit API: list with filters and cursor pagination, chain check, CSV, JSON and JSON Lines
+export."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
+from rest_framework.response import Response
 
-from audit.models import AuditEvent
-from audit.serializers import AuditEventSerializer, AuditFilterSerializer
+from audit import chain
+from audit.models import AuditChainHead, AuditEvent
+from audit.serializers import AuditEventSerializer, AuditFilterSerializer, ChainCheckSerializer
 from instance.api.base import InstanceAPIView
 from instance.api.schema import errors
 
@@ -132,3 +135,45 @@ class AuditExportJSONView(InstanceAPIView):
         response = StreamingHttpResponse(chunks(), content_type="application/json")
         response["Content-Disposition"] = 'attachment; filename="audit.json"'
         return response
+
+
+class AuditExportJSONLinesView(InstanceAPIView):
+    """Every matching event as JSON Lines (one object a line, oldest first), streamed."""
+
+    required_scopes = {"GET": "audit:read"}
+
+    @extend_schema(
+        parameters=[AuditFilterSerializer],
+        responses={(200, "application/jsonl"): OpenApiResponse(OpenApiTypes.STR), **errors(400)},
+    )
+    def get(self, request):
+        """One event a line: easy to append to, grep and feed to other tools."""
+        queryset = _filtered(request)
+
+        def lines():
+            for row in _rows(queryset):
+                yield json.dumps(row, sort_keys=True) + "\n"
+
+        response = StreamingHttpResponse(lines(), content_type="application/jsonl; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
+        return response
+
+
+class AuditChainCheckView(InstanceAPIView):
+    """Verify the whole hash chain now (as `manage.py audit_verify` does)."""
+
+    required_scopes = {"GET": "audit:read"}
+
+    @extend_schema(responses={200: ChainCheckSerializer, **errors()})
+    def get(self, request):
+        """Intact through the newest event, or the first event where it breaks and why."""
+        result = chain.verify()
+        head = AuditChainHead.objects.values_list("seq", flat=True).first() or 0
+        body = {
+            "intact": result.ok,
+            "checked": result.checked,
+            "through": head,
+            "broken_at": result.broken_at,
+            "reason": result.reason,
+        }
+        return Response(ChainCheckSerializer(body).data)

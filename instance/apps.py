@@ -11,5 +11,9 @@ class InstanceConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Register the system checks (relay URL, upstream, relay.enc and relay.key)."""
-        from instance import checks  # noqa: F401
+        """Register the system checks (relay URL, upstream, relay.enc and relay.key) and the
+        relay part of Settings → Relay."""
+        from instance import checks, live  # noqa: F401
+        from instance.relay_part import relay_part
+
+        live.register("relay", relay_part)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("admin/", admin.site.urls),
     path("settings/relay", pages.settings_relay, name="settings-relay"),
+    path("settings/relay/events", pages.events, name="settings-relay-events"),
     path(
         "settings/relay/tokens/<int:pk>/revoke",
         pages.revoke_token,

@@ -23,6 +23,17 @@ class OnboardingQRSerializer(OnboardingSerializer):
     qr_svg = serializers.CharField(help_text="a standalone SVG document")
 
 
+class PairingSessionSerializer(serializers.Serializer):
+    """An open pairing session (its secret never leaves the instance again)."""
+
+    id = serializers.CharField(help_text="the pairing id, unpadded base64url")
+    short = serializers.CharField(help_text="first 8 hex digits, as the audit trail names it")
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField()
+    attempts = serializers.IntegerField()
+    max_attempts = serializers.IntegerField()
+
+
 class DiagnosticSerializer(serializers.Serializer):
     """One reason pairing is not possible yet."""
 

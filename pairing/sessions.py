@@ -211,6 +211,28 @@ def invalidate_open_sessions() -> int:
     return PairingSession.objects.live().update(expires_at=timezone.now())
 
 
+def open_sessions() -> list[PairingSession]:
+    """Unused pairing sessions whose time has not run out, newest first."""
+    return list(PairingSession.objects.live()[:50])
+
+
+def cancel_session(pairing_id: bytes, *, actor: str = "", ip: str | None = None) -> bool:
+    """End an unused pairing session now (its QR code stops working); returns whether it was
+    open. Audited."""
+    pairing_hex = bytes(pairing_id).hex()
+    with transaction.atomic():
+        ended = (
+            PairingSession.objects.live()
+            .filter(pairing_id=pairing_hex)
+            .update(expires_at=timezone.now(), expiry_recorded=True)
+        )
+        if ended:
+            events.record(
+                events.PAIRING_CANCELLED, actor=actor, ip=ip, details={"pairing": pairing_hex[:8]}
+            )
+    return bool(ended)
+
+
 # --- what the E2E responder calls --------------------------------------------------------------
 
 

@@ -11,6 +11,14 @@ urlpatterns = [
         views.OnboardingDeepLinkView.as_view(),
         name="api-onboarding-deep-link",
     ),
+    path(
+        "onboarding/sessions", views.PairingSessionListView.as_view(), name="api-pairing-sessions"
+    ),
+    path(
+        "onboarding/sessions/<str:pairing_id>",
+        views.PairingSessionDetailView.as_view(),
+        name="api-pairing-session",
+    ),
     path("devices", views.DeviceListView.as_view(), name="api-devices"),
     path("devices/<int:pk>", views.DeviceDetailView.as_view(), name="api-device"),
     path("devices/<int:pk>/approve", views.DeviceApproveView.as_view(), name="api-device-approve"),

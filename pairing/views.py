@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 
@@ -14,6 +14,7 @@ from instance.api.base import InstanceAPIView
 from instance.api.renderers import PNGRenderer
 from instance.api.schema import ID_PARAMETER, errors, get_or_404
 from pairing import devices, qr, sessions
+from pairing.live_parts import pairings_part
 from pairing.models import Device, DeviceError
 from pairing.serializers import (
     DeviceApproveSerializer,
@@ -22,8 +23,16 @@ from pairing.serializers import (
     NotReadySerializer,
     OnboardingQRSerializer,
     OnboardingSerializer,
+    PairingSessionSerializer,
 )
 from relayproto import b64
+
+PAIRING_ID_PARAMETER = OpenApiParameter(
+    "pairing_id",
+    {"type": "string", "pattern": "^[A-Za-z0-9_-]{22}$"},
+    OpenApiParameter.PATH,
+    description="the pairing id, unpadded base64url (as POST /api/onboarding/… returned it)",
+)
 
 
 class NotReady(APIException):
@@ -101,6 +110,37 @@ class OnboardingQRView(_OnboardingView):
         body["qr_png"] = qr.png_data_url(png)
         body["qr_svg"] = qr.svg(link)
         return Response(OnboardingQRSerializer(body).data, status=status.HTTP_201_CREATED)
+
+
+class PairingSessionListView(InstanceAPIView):
+    """The pairing sessions whose QR code or link still works."""
+
+    required_scopes = {"GET": "settings:read"}
+
+    @extend_schema(responses={200: PairingSessionSerializer(many=True), **errors()})
+    def get(self, request):
+        """Open sessions, newest first."""
+        return Response(PairingSessionSerializer(pairings_part(), many=True).data)
+
+
+class PairingSessionDetailView(InstanceAPIView):
+    """Cancel one pairing session: its QR code and link stop working at once."""
+
+    required_scopes = {"DELETE": "settings:read"}
+
+    @extend_schema(
+        parameters=[PAIRING_ID_PARAMETER],
+        responses={204: OpenApiResponse(description="Cancelled."), **errors(404)},
+    )
+    def delete(self, request, pairing_id: str):
+        """End the session (the same scope that may create one may cancel it)."""
+        try:
+            raw = b64.decode(pairing_id)
+        except ValueError:
+            raise NotFound("no open pairing session has this id") from None
+        if not sessions.cancel_session(raw, actor=actor_of(request), ip=client_ip(request)):
+            raise NotFound("no open pairing session has this id (used, expired or cancelled)")
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class DeviceListView(InstanceAPIView):

@@ -13,6 +13,8 @@ ENDPOINTS = [
     ("get", "/api/settings/relay/status", "settings:read", None),
     ("post", "/api/onboarding/qr", "settings:read", None),
     ("post", "/api/onboarding/deep-link", "settings:read", None),
+    ("get", "/api/onboarding/sessions", "settings:read", None),
+    ("delete", "/api/onboarding/sessions/{pairing}", "settings:read", None),
     ("get", "/api/devices", "settings:read", None),
     ("post", "/api/devices/{device}/approve", "devices:write", {"code": "123456"}),
     ("patch", "/api/devices/{device}", "devices:write", {"name": "Renamed"}),
@@ -23,6 +25,8 @@ ENDPOINTS = [
     ("get", "/api/audit", "audit:read", None),
     ("get", "/api/audit/export.csv", "audit:read", None),
     ("get", "/api/audit/export.json", "audit:read", None),
+    ("get", "/api/audit/export.jsonl", "audit:read", None),
+    ("get", "/api/audit/verify", "audit:read", None),
 ]
 UNSAFE = {"post", "put", "patch", "delete"}
 IDS = [f"{m.upper()} {p}" for m, p, _, _ in ENDPOINTS]
@@ -32,9 +36,16 @@ IDS = [f"{m.upper()} {p}" for m, p, _, _ in ENDPOINTS]
 def target(pending_device):
     """Objects the URL templates refer to."""
     from instance import tokens
+    from pairing import sessions
+    from relayproto import b64
 
     token, _ = tokens.create_token("victim", ["audit:read"])
-    return {"device": pending_device.pk, "token": token.pk}
+    _, invite = sessions.create_pairing_session(actor="test")
+    return {
+        "device": pending_device.pk,
+        "token": token.pk,
+        "pairing": b64.encode(invite.pairing_id),
+    }
 
 
 def call(client, method, path, body, target, **extra):

@@ -45,6 +45,8 @@ OPERATIONS = [
     ("GET", "/api/settings/relay/status"),
     ("POST", "/api/onboarding/qr"),
     ("POST", "/api/onboarding/deep-link"),
+    ("GET", "/api/onboarding/sessions"),
+    ("DELETE", "/api/onboarding/sessions/{pairing_id}"),
     ("GET", "/api/devices"),
     ("PATCH", "/api/devices/{id}"),
     ("DELETE", "/api/devices/{id}"),
@@ -55,6 +57,8 @@ OPERATIONS = [
     ("GET", "/api/audit"),
     ("GET", "/api/audit/export.csv"),
     ("GET", "/api/audit/export.json"),
+    ("GET", "/api/audit/export.jsonl"),
+    ("GET", "/api/audit/verify"),
 ]
 
 
