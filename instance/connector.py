@@ -246,6 +246,7 @@ class Connector:
     async def _hold(self, target: Target) -> bool:
         """Wait while connected; True when the settings changed, False when the socket ended."""
         last_status = time.monotonic()
+        published = (self.responder.online_fingerprints(), self.connection.open_channels)
         while not self.connection.closed.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.connection.closed.wait(), POLL_SECONDS)
@@ -253,8 +254,11 @@ class Connector:
                 return False
             if await sync_to_async(read_target)() != target:
                 return True
-            if time.monotonic() - last_status > STATUS_SECONDS:
-                last_status = time.monotonic()
+            # Publish at once when a device comes or goes, so "online" on the page follows
+            # within a second; otherwise every STATUS_SECONDS to show the connector is alive.
+            activity = (self.responder.online_fingerprints(), self.connection.open_channels)
+            if activity != published or time.monotonic() - last_status > STATUS_SECONDS:
+                last_status, published = time.monotonic(), activity
                 await self._publish(
                     "connected", registered=True, instance_id=target.instance_id, last_error=""
                 )

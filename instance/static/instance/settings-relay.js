@@ -162,7 +162,8 @@ $("relay-enabled")?.addEventListener("change", async (event) => {
     show($("enabled-error"), errorText(result.body, result.status));
     return;
   }
-  renderRelay({ ...state.relay, enabled: wanted, state: wanted ? "connecting" : "disabled", state_words: wanted ? "Connecting" : "Disabled", last_error: "", advice: "", next_retry_at: null });
+  // The status badge follows from the stream: the connector acts on the change within a second.
+  state.relay = { ...state.relay, enabled: wanted };
 });
 
 $("server-url")?.addEventListener("input", (event) => {
@@ -461,6 +462,8 @@ function startRename(item, device, nameNode, error) {
         show(error, fieldError(result.body, "name") || errorText(result.body, result.status));
         return;
       }
+      nameNode.textContent = result.body.name;
+      form.replaceWith(nameNode);
       moveDevice(result.body);
     });
   });
