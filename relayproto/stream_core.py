@@ -408,7 +408,10 @@ class ChannelCore:
         return [encode_message(WindowUpdate(stream.id, extra))]
 
     def _channel_update(self) -> list[bytes]:
-        if self._channel_pending < self.channel_window // 2 or self.closed:
+        # Half of what the peer may have in flight: until start() raised our window the peer
+        # holds only the baseline, and waiting for half of the larger window would stall it.
+        granted = self.channel_window if self._started else INITIAL_CHANNEL_WINDOW
+        if self._channel_pending < granted // 2 or self.closed:
             return []
         increment, self._channel_pending = self._channel_pending, 0
         self._recv_channel += increment

@@ -201,6 +201,14 @@ def test_window_settings_below_the_baseline_are_refused():
         Multiplexer(Role.CLIENT, channel_window=2**31)
 
 
+def test_a_receiver_that_never_raised_its_window_returns_credit_at_half_the_baseline():
+    # Found by the property below: the receiver waited for half of its 4 MiB window while the
+    # sender held only the 1 MiB baseline, so a byte-at-a-time reader stalled both.
+    test_bulk_transfer_with_any_chunking_and_reading_pace_delivers_every_byte.hypothesis.inner_test(
+        [87397, 69835, 166891, 235240, 218946, 87880, 207347], 1
+    )
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(st.integers(min_value=0, max_value=300_000), min_size=1, max_size=8),
