@@ -13,6 +13,7 @@ class OnboardingSerializer(serializers.Serializer):
 
     deep_link = serializers.CharField(help_text="pulse://pair?… (see docs/protocol.md)")
     expires_at = serializers.DateTimeField()
+    expires_in = serializers.IntegerField(help_text="seconds from this answer until it expires")
     pairing_id = serializers.CharField(help_text="16 bytes, unpadded base64url")
 
 

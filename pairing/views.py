@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
@@ -64,6 +65,8 @@ class _OnboardingView(InstanceAPIView):
         body = {
             "deep_link": link,
             "expires_at": session.expires_at,
+            # Relative too: a browser whose clock is off still counts down correctly.
+            "expires_in": max(0, int((session.expires_at - timezone.now()).total_seconds())),
             "pairing_id": b64.encode(invite.pairing_id),
         }
         return body, link

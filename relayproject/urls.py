@@ -5,7 +5,9 @@ instance mounts its API and pages and none of the relay's endpoints but /healthz
 """
 
 from django.conf import settings
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from relayproject import health
 
@@ -21,4 +23,6 @@ if "instance" in settings.PULSE_ROLES:
         path("api/", include("audit.urls")),
         path("api/monitor/", include("instance.monitor.urls")),
         path("", include("instance.page_urls")),
+        # Pages without an icon link (the admin's) make browsers ask for /favicon.ico.
+        path("favicon.ico", RedirectView.as_view(url=static("instance/favicon.svg"))),
     ]

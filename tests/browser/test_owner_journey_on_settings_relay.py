@@ -132,7 +132,36 @@ def test_bad_input_gets_an_inline_message_and_changes_nothing(product, chromium)
     page.get_by_role("button", name="Save licence").click()
     expect(page.locator("#licence-error")).to_be_visible()
 
+    # A wrong verification code for a device that is not there changes nothing either; and a
+    # token form sent twice in a hurry makes one token.
+    page.get_by_label("Name", exact=True).fill("backup")
+    page.get_by_label("audit:read").check()
+    page.get_by_role("button", name="Create token").dblclick()
+    expect(page.locator("#new-token")).to_be_visible()
+    expect(page.locator("#tokens tbody tr")).to_have_count(1)
+
     page.reload()
     expect(page.get_by_label("Relay URL")).to_have_value(before)
     expect(page.locator("#licence-name")).to_have_text("this instance (make run)")
     assert watched.problems(expected_400s=2) == []
+
+
+def test_an_expired_pairing_code_says_so_and_offers_a_new_one(product, chromium):
+    watched = open_page(chromium, 390)
+    page = watched.page
+    page.clock.install()
+    log_in(page, product.url)
+    page.get_by_role("button", name="Pair a phone").click()
+    expect(page.get_by_role("img", name="Pairing QR code")).to_be_visible()
+    first_link = page.get_by_label("Link for this phone").input_value()
+    page.clock.fast_forward("06:00")
+    expect(page.locator("#pair-countdown")).to_have_text(
+        "This code has expired: press New code for another."
+    )
+    page.get_by_role("button", name="New code").click()
+    expect(page.locator("#pair-countdown")).to_have_text(re.compile(r"Expires in \d+:\d\d"))
+    assert page.get_by_label("Link for this phone").input_value() != first_link
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_role("img", name="Pairing QR code")).to_be_hidden()
+    expect(page.locator("#pairings li.empty")).to_be_visible()
+    assert watched.problems() == []

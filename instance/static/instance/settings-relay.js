@@ -247,7 +247,9 @@ async function startPairing(button) {
       return;
     }
     const body = result.body;
-    pairing = { id: body.pairing_id, expiresAt: Date.parse(body.expires_at) };
+    // Count down from what the instance says is left, not from its expiry time: this device's
+    // clock may be minutes off the instance's.
+    pairing = { id: body.pairing_id, expiresAt: Date.now() + body.expires_in * 1000 };
     $("pair-qr").src = body.qr_png;
     $("pair-link").value = body.deep_link;
     $("pair-panel").hidden = false;
@@ -595,6 +597,19 @@ $("audit-filters")?.addEventListener("submit", (event) => {
   loadAudit();
 });
 $("audit-more")?.addEventListener("click", (event) => busy(event.currentTarget, () => loadAudit({ more: true })));
+
+// --- plain forms (tokens, sign out): one submission each -------------------------------------
+
+for (const form of document.querySelectorAll('form[method="post"]')) {
+  form.addEventListener("submit", (event) => {
+    if (form.dataset.submitted === "true") {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.submitted = "true";
+    for (const button of form.querySelectorAll("button")) button.setAttribute("aria-disabled", "true");
+  });
+}
 
 // --- live updates ----------------------------------------------------------------------------
 
