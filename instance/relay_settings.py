@@ -229,19 +229,32 @@ def update(
     server_url: str | None = None,
     licence_token: str | None = None,
     pairing_requires_approval: bool | None = None,
+    replace_instance: bool = False,
     actor: str = "",
     ip: str | None = None,
 ) -> RelaySettings:
-    """Validate and store changes, creating the identity key on first enable; audited."""
+    """Validate and store changes, creating the identity key on first enable; audited.
+
+    A licence for another instance id is refused unless ``replace_instance``: phones paired
+    with this instance know it by its id, so switching ids means pairing them again."""
     if server_url is not None:
         server_url = validate_server_url(server_url)
     if licence_token is not None:
         licence_token = licence_token.strip()
         if licence_token:
             try:
-                parse_unverified(licence_token)
+                new_licence = parse_unverified(licence_token)
             except LicenceError as exc:
                 raise SettingsError("licence_token", f"{exc}") from None
+            current_id = instance_id()
+            if current_id and new_licence.instance_id != current_id and not replace_instance:
+                raise SettingsError(
+                    "licence_token",
+                    f"This licence is for instance '{new_licence.instance_id}', but this "
+                    f"instance is '{current_id}', the id its paired phones know it by. Ask your "
+                    f"relay operator for a licence for '{current_id}', or confirm the change "
+                    "(every paired phone must pair again).",
+                )
     changed: dict = {}
 
     def change(stored: relayenc.RelayEnc) -> relayenc.RelayEnc:

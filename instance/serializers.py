@@ -90,6 +90,10 @@ class RelaySettingsUpdateSerializer(RejectUnknownFieldsMixin, serializers.Serial
         required=False, allow_blank=True, max_length=4096, help_text="pulse-lic1.… token"
     )
     pairing_requires_approval = StrictBooleanField(required=False)
+    replace_instance = StrictBooleanField(
+        required=False,
+        help_text="accept a licence for another instance id (paired phones must pair again)",
+    )
 
 
 class ConnectorStatusSerializer(serializers.Serializer):

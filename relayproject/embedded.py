@@ -38,8 +38,13 @@ def provision(host: str, port: int) -> bool:
     url = f"ws://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"  # noqa: S104
     changes: dict = {}
     if not stored.licence_token or not _trusted(stored.licence_token):
+        # Keep the instance id the phones paired with, when there is one.
+        known = relay_settings.licence_summary(stored.licence_token) or {}
         changes["licence_token"] = licence.issue(
-            key, name="this instance (make run)", days=EMBEDDED_LICENCE_DAYS
+            key,
+            name="this instance (make run)",
+            days=EMBEDDED_LICENCE_DAYS,
+            instance_id=known.get("instance_id") or None,
         )
         if not stored.licence_token:
             changes["enabled"] = True

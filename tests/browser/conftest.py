@@ -113,9 +113,12 @@ def phone(tmp_path) -> Phone:
     return Phone(tmp_path / "phone" / "client.json", env)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chromium():
-    """Debian's chromium under Playwright (never a downloaded browser)."""
+    """Debian's chromium under Playwright (never a downloaded browser).
+
+    One per test: Playwright's sync API keeps its event loop current while it runs, which
+    would break the asyncio tests that come after a longer-lived browser."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -12,6 +12,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from relay import operator
+from relayproto import licence
 from tests.browser.conftest import log_in, open_page, screenshot
 
 pytestmark = pytest.mark.slow
@@ -132,8 +134,15 @@ def test_bad_input_gets_an_inline_message_and_changes_nothing(product, chromium)
     page.get_by_role("button", name="Save licence").click()
     expect(page.locator("#licence-error")).to_be_visible()
 
-    # A wrong verification code for a device that is not there changes nothing either; and a
-    # token form sent twice in a hurry makes one token.
+    # A real licence, but for another instance: refused with the reason, unless confirmed.
+    key = operator.load_private_key(operator.key_paths(product.data_dir)[0])
+    other = licence.issue(key, name="cabin", days=30, instance_id="cabin-7")
+    page.get_by_label("New licence token").fill(other)
+    page.get_by_role("button", name="Save licence").click()
+    expect(page.locator("#licence-error")).to_contain_text("is for instance 'cabin-7'")
+    expect(page.locator("#replace-instance-row")).to_be_visible()
+
+    # A token form sent twice in a hurry makes one token.
     page.get_by_label("Name", exact=True).fill("backup")
     page.get_by_label("audit:read").check()
     page.get_by_role("button", name="Create token").dblclick()
@@ -143,7 +152,7 @@ def test_bad_input_gets_an_inline_message_and_changes_nothing(product, chromium)
     page.reload()
     expect(page.get_by_label("Relay URL")).to_have_value(before)
     expect(page.locator("#licence-name")).to_have_text("this instance (make run)")
-    assert watched.problems(expected_400s=2) == []
+    assert watched.problems(expected_400s=3) == []
 
 
 def test_an_expired_pairing_code_says_so_and_offers_a_new_one(product, chromium):

@@ -35,3 +35,12 @@ def test_uses_the_password_from_the_environment(monkeypatch):
 def test_leaves_an_existing_admin_alone(owner):
     assert "nothing to do" in run()
     assert list(get_user_model().objects.values_list("username", flat=True)) == ["owner"]
+
+
+def test_a_weak_password_from_the_environment_is_refused(monkeypatch):
+    from django.core.management.base import CommandError
+
+    monkeypatch.setenv("PULSE_ADMIN_PASSWORD", "password")
+    with pytest.raises(CommandError, match="PULSE_ADMIN_PASSWORD is too weak"):
+        run()
+    assert not get_user_model().objects.exists()

@@ -6,7 +6,9 @@ import os
 import secrets
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
 
 
 class Command(BaseCommand):
@@ -29,6 +31,15 @@ class Command(BaseCommand):
         generated = not password
         if generated:
             password = secrets.token_urlsafe(12)
+        else:
+            try:
+                validate_password(password, User(username=options["username"]))
+            except ValidationError as exc:
+                raise CommandError(
+                    "PULSE_ADMIN_PASSWORD is too weak: "
+                    + " ".join(exc.messages)
+                    + " Choose a longer one, or unset it to get a generated password."
+                ) from None
         User.objects.create_superuser(username=options["username"], email="", password=password)
         if generated:
             self.stdout.write(

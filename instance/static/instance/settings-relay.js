@@ -201,13 +201,19 @@ $("licence-form")?.addEventListener("submit", async (event) => {
       show($("licence-error"), "Paste the licence token first.");
       return;
     }
-    const result = await api("PUT", "/api/settings/relay", { licence_token: token });
+    const replace = $("replace-instance");
+    const result = await api("PUT", "/api/settings/relay", { licence_token: token, replace_instance: replace.checked });
     if (!result.ok) {
       input.setAttribute("aria-invalid", "true");
-      show($("licence-error"), fieldError(result.body, "licence_token") || errorText(result.body, result.status));
+      const message = fieldError(result.body, "licence_token") || errorText(result.body, result.status);
+      show($("licence-error"), message);
+      // A valid licence for another instance id can be taken on purpose, once confirmed.
+      $("replace-instance-row").hidden = !message.includes("is for instance");
       return;
     }
     input.value = "";
+    replace.checked = false;
+    $("replace-instance-row").hidden = true;
     renderRelay({ ...state.relay, ...pick(result.body, ["licence", "instance_id"]) });
   });
 });
