@@ -67,7 +67,7 @@ def read_target() -> Target:
         licence = relay_settings.licence_token() if current.enabled else ""
     except Exception as exc:  # a corrupt relay.enc must show in the status, not kill the loop
         return Target(False, "", "", "", problem=f"relay settings unreadable: {exc}")
-    url = relay_settings.instance_socket_url(current.server_url)
+    url = relay_settings.instance_socket_url(current.server_url, current.instance_id)
     problem = ""
     if current.enabled:
         if not url:

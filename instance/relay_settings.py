@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 from django.conf import settings
 
 from instance import auditing, relayenc
-from relayproto import b64, handshake
+from relayproto import b64, handshake, socket_urls
 from relayproto.licence import RELAY_FEATURE, LicenceError, parse_unverified
 
-INSTANCE_PATH = "/ws/instance"
-APP_PATH = "/ws/app"
+INSTANCE_PATH = socket_urls.INSTANCE_PATH
+APP_PATH = socket_urls.APP_PATH
 
 
 class SettingsError(ValueError):
@@ -129,9 +129,12 @@ def relay_base_url(server_url: str) -> str:
     return base
 
 
-def instance_socket_url(server_url: str) -> str:
-    """The URL the connector dials: the base URL plus ``/ws/instance``."""
-    return relay_base_url(server_url) + INSTANCE_PATH if server_url else ""
+def instance_socket_url(server_url: str, instance_id: str = "") -> str:
+    """The URL the connector dials: the base URL plus ``/ws/instance?iid=<instance id>`` (the
+    id lets a load balancer keep the instance and its phones on one relay worker)."""
+    if not server_url:
+        return ""
+    return socket_urls.socket_url(relay_base_url(server_url), INSTANCE_PATH, instance_id)
 
 
 def _env_approval() -> bool | None:

@@ -34,3 +34,9 @@ EVENTS = Counter("relay_events_total", "Relay events (relay.events), by name.", 
 LIMITS_HIT = Counter(
     "relay_limits_hit_total", "Sockets and channels turned away by a limit, by limit.", ["limit"]
 )
+HINT_MISMATCHES = Counter(
+    "relay_instance_hint_mismatches_total",
+    "Sockets whose ?iid= named another instance than they used (a balancer hashing on it then "
+    "puts them on the wrong worker), by kind.",
+    ["kind"],
+)

@@ -15,6 +15,7 @@ from typing import Protocol
 
 from relayclient import errors
 from relayclient.errors import ClientError
+from relayproto import socket_urls
 from relayproto.connection import AppConnection, ChannelClosedError, OuterChannel, RelayError
 from relayproto.e2e import Established, initiate
 from relayproto.errors import HandshakeError, ProtocolError, StreamError
@@ -26,7 +27,6 @@ from relayproto.streams import ChannelClosed, ConnectionTerminated, Event, Role
 
 log = logging.getLogger(__name__)
 
-APP_PATH = "/ws/app"
 MAX_DRAIN_WAIT = 10.0
 PAIRING_ROUTE_RETRIES = 8
 
@@ -50,10 +50,10 @@ class RelayLink(Protocol):
 ConnectionFactory = Callable[[str], Awaitable[RelayLink]]
 
 
-def app_url(relay_url: str) -> str:
-    """The ``/ws/app`` URL of a relay given by its base URL (as in the pairing link)."""
-    base = relay_url.rstrip("/")
-    return base if base.endswith(APP_PATH) else base + APP_PATH
+def app_url(relay_url: str, instance_id: str = "") -> str:
+    """The ``/ws/app?iid=<instance id>`` URL of a relay given by its base URL (as in the
+    pairing link); the id lets a load balancer send the phone to its instance's worker."""
+    return socket_urls.socket_url(relay_url, socket_urls.APP_PATH, instance_id)
 
 
 async def connect_app(url: str) -> RelayLink:
@@ -111,7 +111,7 @@ class Connections:
         (the device psk, or the pairing secret); one retry after a relay drain or a dead socket.
         ``just_listed`` (a new pairing, a device just approved): UNAUTHORIZED is retried for a
         few seconds, because the instance updates its relay's list within about a second."""
-        url = app_url(relay_url)
+        url = app_url(relay_url, instance_id)
         token = routing_token(secret)
         unauthorized_tries = PAIRING_ROUTE_RETRIES if just_listed else 0
         attempt = 0

@@ -106,6 +106,7 @@ class AppSocket(RelaySocket):
                 connect.ref, ErrorCode.CHANNEL_LIMIT_REACHED, "this socket has too many channels"
             )
             return
+        self.check_hint(connect.instance_id)
         cid = self._new_channel_id()
         # The instance learns which device token was used; the relay never passes the token on.
         routing_hash = (

@@ -34,6 +34,7 @@ from relayproto.frames import (
     encode_ping,
     peek_header,
 )
+from relayproto.socket_urls import instance_hint
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,8 @@ class RelaySocket(AsyncConsumer):
         await self.hub.start()
         self.socket_id = secrets.token_hex(8)
         self.ip = client_ip(self.scope)
+        # The instance the socket's URL names (?iid=), which a load balancer may hash on.
+        self.instance_hint = instance_hint(self.scope.get("query_string", b""))
         self.channels: dict[int, ChannelEnd] = {}
         self.closed = False
         now = time.monotonic()
@@ -177,6 +180,23 @@ class RelaySocket(AsyncConsumer):
 
     async def on_cleanup(self) -> None:
         """Kind-specific cleanup."""
+
+    def check_hint(self, instance_id: str) -> None:
+        """Count (and log once per socket) a URL that named another instance than it uses:
+        routing still works, through Redis, but the balancer's stickiness is lost."""
+        if self.instance_hint is None or self.instance_hint == instance_id:
+            return
+        metrics.HINT_MISMATCHES.labels(self.kind).inc()
+        if not getattr(self, "_hint_warned", False):
+            self._hint_warned = True
+            log.warning(
+                "%s socket from %s named instance %r in its URL but uses %r: send ?iid= of the "
+                "instance it talks to",
+                self.kind,
+                self.ip,
+                self.instance_hint,
+                instance_id,
+            )
 
     # --- frames from this socket ----------------------------------------------------------------
     async def on_frame(self, data: bytes) -> None:

@@ -58,6 +58,7 @@ class InstanceSocket(RelaySocket):
             await self.close_with(exc.code, str(exc))
             return
         instance_id = admitted.licence.instance_id
+        self.check_hint(instance_id)
         self.instance_id = instance_id
         await self.hub.register_instance(self, instance_id)
         if self.hub.instance_rate:

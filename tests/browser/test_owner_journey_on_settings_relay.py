@@ -170,7 +170,7 @@ def test_an_expired_pairing_code_says_so_and_offers_a_new_one(product, chromium)
     page.get_by_role("button", name="New code").click()
     expect(page.locator("#pair-countdown")).to_have_text(re.compile(r"Expires in \d+:\d\d"))
     assert page.get_by_label("Link for this phone").input_value() != first_link
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_role("button", name="Cancel", exact=True).click()
     expect(page.get_by_role("img", name="Pairing QR code")).to_be_hidden()
     expect(page.locator("#pairings li.empty")).to_be_visible()
     assert watched.problems() == []
