@@ -10,14 +10,8 @@ from instance import secretbox
 from instance import status as connector_status
 from pairing.models import Device
 from pairing.sessions import DEVICE_PSK_PURPOSE
-from relayproto import handshake
 
 _TOUCH_RESOLUTION = timedelta(seconds=30)
-
-
-def fingerprint(public_key: bytes) -> str:
-    """The fingerprint shown for a device or instance key."""
-    return handshake.key_fingerprint(public_key)
 
 
 def psk_for_device(static_public: bytes) -> bytes | None:

@@ -4,7 +4,6 @@ real Debian chromium driven by Playwright, and the reference client as a subproc
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ import pytest
 from tests.harness.daphne_workers import (
     ROOT,
     Worker,
+    free_port,
     migrate,
     start_worker,
     wait_until_healthy,
@@ -71,13 +71,6 @@ class Phone:
             stderr=subprocess.PIPE,
             text=True,
         )
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture

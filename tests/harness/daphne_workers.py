@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +18,13 @@ ROOT = Path(__file__).resolve().parents[2]
 LISTENING = re.compile(
     r"(?:Listening on TCP address [^\s:]+:|Uvicorn running on http://[^\s:]+:)(\d+)"
 )
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 class WorkerFailed(RuntimeError):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -12,20 +11,13 @@ from pathlib import Path
 
 import httpx
 
-from tests.harness.daphne_workers import ROOT, Worker
+from tests.harness.daphne_workers import ROOT, Worker, free_port
 
 CONFIG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 
 
 class HAProxyFailed(RuntimeError):
     """HAProxy did not start or did not see its workers; the message carries its log."""
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @dataclass
