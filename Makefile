@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 HOST ?= 127.0.0.1
 
-.PHONY: run test lint format fuzz bench clean
+.PHONY: run test lint format fuzz bench cluster clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
@@ -51,9 +51,14 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/records_bench.py
 	$(BIN)/python bench/relay_bench.py
 
+## cluster: Redis, three relay workers, HAProxy and a home instance on loopback (CLUSTER_ARGS=--tls)
+cluster: $(VENV)/.dev-installed
+	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { echo "haproxy not found: apt-get install haproxy"; exit 1; }
+	exec $(BIN)/python -m tests.harness.cluster $(CLUSTER_ARGS)
+
 format: $(VENV)/.dev-installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis .cluster

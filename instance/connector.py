@@ -173,7 +173,7 @@ class Connector:
         started = time.monotonic()
         try:
             self.connection = await InstanceConnection.connect(
-                target.url, self.responder.handle_channel
+                target.url, self.responder.handle_channel, ca_file=settings.PULSE_RELAY_CA_FILE
             )
             ack = await self.connection.register(
                 target.licence, f"pulse-relay/{settings.VERSION}", self.resume_token

@@ -69,6 +69,14 @@ class RoutingStoreAway(Exception):
     """The shared presence (Redis) did not answer, so a remote instance cannot be found."""
 
 
+def _draining() -> float:
+    """1 while a hub of a running loop is leaving (the relay_draining gauge)."""
+    return float(any(h.leaving for loop, h in list(_hubs.items()) if not loop.is_closed()))
+
+
+metrics.DRAINING.set_function(_draining)
+
+
 def get_hub() -> Hub:
     """The hub of the running event loop, created on first use."""
     loop = asyncio.get_running_loop()
@@ -89,6 +97,9 @@ class Hub:
         self.layer = get_channel_layer()
         self.inbox: str | None = None
         self.admission: Admission | None = None
+        # Draining has two steps: ``leaving`` (readiness fails, so a balancer stops sending new
+        # sockets here) and, after the notice, ``draining`` (DRAIN sent, new sockets refused).
+        self.leaving = False
         self.draining = False
         self.window = settings.PULSE_RELAY_WINDOW_BYTES
         self.max_frame = settings.PULSE_MAX_FRAME_BYTES
@@ -133,6 +144,7 @@ class Hub:
                 self._tasks.append(self.loop.create_task(self._keep_presence()))
             self._install_sigterm()
             self._started = True
+            metrics.WORKER.labels(self.worker_id).set(1)
             log.info("relay worker %s started (inbox %s)", self.worker_id, self.inbox)
 
     async def probe(self, within: float) -> str | None:
@@ -171,9 +183,11 @@ class Hub:
         """Forget a closed socket."""
         self.sockets.pop(socket.socket_id, None)
 
-    def note_redis_error(self, exc: BaseException) -> None:
-        """Remember a failed Redis call for /readyz (cleared by the next good refresh)."""
+    def note_redis_error(self, exc: BaseException, op: str = "presence") -> None:
+        """Remember a failed Redis call for /readyz (cleared by the next good refresh) and
+        count it by operation (presence, channel_send, channel_receive)."""
         self.last_redis_error = str(exc)
+        metrics.REDIS_ERRORS.labels(op).inc()
 
     # --- instances ------------------------------------------------------------------------------
     def local_instance(self, instance_id: str) -> RelaySocket | None:
@@ -230,6 +244,7 @@ class Hub:
             try:
                 await self.send_remote(peer, messages.frame(cid, data, self.address_of(origin)))
             except Exception as exc:
+                self.note_redis_error(exc, "channel_send")
                 log.warning("cross-worker send failed: %s", exc)
                 return False
             metrics.DELIVERED_CROSS_WORKER.inc()
@@ -246,6 +261,7 @@ class Hub:
             try:
                 await self.send_remote(peer, messages.gone(cid, code, message))
             except Exception as exc:
+                self.note_redis_error(exc, "channel_send")
                 log.warning("could not tell a remote peer that channel %s closed: %s", cid, exc)
         else:
             await peer.peer_gone(cid, code, message)
@@ -255,7 +271,7 @@ class Hub:
         try:
             await self.send_remote(address, message)
         except Exception as exc:
-            self.note_redis_error(exc)
+            self.note_redis_error(exc, "channel_send")
             log.warning("could not answer %s: %s", message.get("type"), exc)
             return False
         return True
@@ -273,7 +289,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # a vanished Redis: keep trying, report through /readyz
-                self.last_redis_error = str(exc)
+                self.note_redis_error(exc, "channel_receive")
                 log.warning("relay inbox receive failed: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
@@ -377,15 +393,28 @@ class Hub:
         except ValueError:  # not the main thread: the server keeps its own handling
             return
 
-    async def drain(self, grace: float | None = None) -> None:
-        """Send DRAIN to every socket, give them ``grace`` seconds to leave, then close the rest."""
-        if self.draining:
+    async def drain(self, grace: float | None = None, notice: float | None = None) -> None:
+        """Leave gracefully: fail readiness for ``notice`` seconds (a balancer's health checks
+        then send new sockets to other workers), send DRAIN to every socket, give them
+        ``grace`` seconds to leave, then close the rest with SERVER_DRAINING."""
+        if self.leaving:
             return
-        self.draining = True
+        self.leaving = True
         grace = settings.PULSE_RELAY_DRAIN_GRACE if grace is None else grace
+        notice = settings.PULSE_RELAY_DRAIN_NOTICE if notice is None else notice
+        log.info(
+            "relay worker %s leaving: readiness fails now, DRAIN in %s s", self.worker_id, notice
+        )
+        if notice > 0:
+            # Sockets that arrive meanwhile are accepted: the DRAIN below moves them too.
+            await asyncio.sleep(notice)
+        self.draining = True
         log.info("relay worker %s draining %d sockets", self.worker_id, len(self.sockets))
         events.worker_draining(self.worker_id, len(self.sockets))
-        frame = encode_control(Drain(retry_after=max(1, int(grace) or 1)))
+        retry_after = settings.PULSE_RELAY_DRAIN_RETRY_AFTER
+        if retry_after is None:  # alone, come back when the worker is back; behind a balancer, now
+            retry_after = 1 if notice > 0 else max(1, int(grace) or 1)
+        frame = encode_control(Drain(retry_after=retry_after))
         for socket in list(self.sockets.values()):
             await socket.send_frame_quietly(frame)
         deadline = time.monotonic() + grace

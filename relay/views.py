@@ -20,8 +20,19 @@ def _layer_kind() -> str:
 
 @require_GET
 async def readyz(request):
-    """Readiness: the channel layer carries a message to this worker and back."""
-    problem = await get_hub().probe(within=2.0)
+    """Readiness: the channel layer carries a message to this worker and back, and the worker
+    is not draining (a balancer's health check then sends new sockets elsewhere)."""
+    hub = get_hub()
+    if hub.leaving:
+        return JsonResponse(
+            {
+                "status": "draining",
+                "channel_layer": _layer_kind(),
+                "problem": "this worker is shutting down; its sockets are moving to other workers",
+            },
+            status=503,
+        )
+    problem = await hub.probe(within=2.0)
     body = {
         "status": "ok" if problem is None else "unavailable",
         "channel_layer": _layer_kind(),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable
 from typing import Protocol
@@ -16,7 +17,13 @@ from typing import Protocol
 from relayclient import errors
 from relayclient.errors import ClientError
 from relayproto import socket_urls
-from relayproto.connection import AppConnection, ChannelClosedError, OuterChannel, RelayError
+from relayproto.connection import (
+    AppConnection,
+    ChannelClosedError,
+    OuterChannel,
+    RelayError,
+    tls_context,
+)
 from relayproto.e2e import Established, initiate
 from relayproto.errors import HandshakeError, ProtocolError, StreamError
 from relayproto.handshake import Message1Payload
@@ -57,8 +64,20 @@ def app_url(relay_url: str, instance_id: str = "") -> str:
 
 
 async def connect_app(url: str) -> RelayLink:
-    """The default factory: a real WebSocket to the relay."""
+    """The default factory: a real WebSocket to the relay (system CAs for wss://)."""
     return await AppConnection.connect(url)
+
+
+def connect_app_trusting(ca_file: str | os.PathLike[str]) -> ConnectionFactory:
+    """A factory whose wss:// sockets trust only the CA in ``ca_file`` (a relay or balancer
+    with a private certificate)."""
+    # Fail now, naming the file, rather than at the first call.
+    tls_context("wss://check", ca_file)
+
+    async def connect(url: str) -> RelayLink:
+        return await AppConnection.connect(url, ca_file=ca_file)
+
+    return connect
 
 
 def relay_failure(exc: RelayError) -> ClientError:
@@ -90,7 +109,12 @@ class Connections:
         async with self._lock:
             link = self._links.get(url)
             if link is not None and not link.closed.is_set():
-                return link
+                if getattr(link, "drain", None) is None:
+                    return link
+                # The relay worker said DRAIN: new channels go over a new socket, which a
+                # balancer sends to another worker; channels still open on the old one finish
+                # there until the worker closes it.
+                del self._links[url]
             try:
                 link = await self.factory(url)
             except ClientError:

@@ -13,6 +13,7 @@ import contextlib
 import http
 import json
 import logging
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import BinaryIO, TextIO
 
 from relayclient import errors
 from relayclient.calls import Body
-from relayclient.channel import ConnectionFactory, connect_app
+from relayclient.channel import ConnectionFactory, connect_app, connect_app_trusting
 from relayclient.cli_io import OutputFile, file_chunks, thread_reader
 from relayclient.client import PairOutcome, RelayClient
 from relayclient.errors import ClientError
@@ -53,6 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=20.0,
         metavar="SECONDS",
         help="how long to wait for the instance to answer a handshake (default 20)",
+    )
+    parser.add_argument(
+        "--ca-file",
+        type=Path,
+        default=os.environ.get("PULSE_RELAY_CA_FILE") or None,
+        metavar="PEM",
+        help="for a wss:// relay with a private certificate: trust only this CA "
+        "(default $PULSE_RELAY_CA_FILE, else the system's CAs)",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -325,6 +334,12 @@ def main(
             f"chmod 600 {state.path}",
             file=err,
         )
+    if args.ca_file is not None and connect is connect_app:
+        try:
+            connect = connect_app_trusting(args.ca_file)
+        except ValueError as exc:
+            print(f"error: {errors.INVALID_ARGUMENT}: {exc}", file=err)
+            return EXIT_USAGE
     client = RelayClient(state, connect=connect, handshake_timeout=args.handshake_timeout)
     cli = Cli(args, client, stdin or sys.stdin.buffer, stdout or sys.stdout.buffer, err)
     try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import os
+import random
 import socket
 import sys
 from collections.abc import Callable, Iterable
@@ -26,7 +27,14 @@ from relayclient.calls import (
     response_head,
     upload,
 )
-from relayclient.channel import Channel, ConnectionFactory, Connections, connect_app, handshake
+from relayclient.channel import (
+    Channel,
+    ConnectionFactory,
+    Connections,
+    connect_app,
+    connect_app_trusting,
+    handshake,
+)
 from relayclient.errors import ClientError
 from relayclient.invite import load_invite
 from relayclient.state import ClientState, Server, StateFile
@@ -37,6 +45,11 @@ from relayproto.session import Stream
 from relayproto.stream_events import ChannelClosed, ConnectionTerminated, PairResultReceived
 
 HeaderList = Iterable[tuple[str, str]]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# Failures that mean the channel (or its socket) died under a call, not that the instance said
+# no: a retry over a fresh channel may well succeed.
+CHANNEL_DIED = frozenset({errors.CHANNEL_LOST, errors.RELAY_UNREACHABLE})
 
 
 def default_device_name() -> str:
@@ -72,10 +85,13 @@ class RelayClient:
         state: StateFile | str | os.PathLike[str] | None = None,
         *,
         connect: ConnectionFactory = connect_app,
+        ca_file: str | os.PathLike[str] | None = None,
         handshake_timeout: float = 20.0,
         pair_result_timeout: float = 30.0,
     ) -> None:
         self.state = state if isinstance(state, StateFile) else StateFile(state)
+        if ca_file is not None:  # wss:// relays trust only this CA
+            connect = connect_app_trusting(ca_file)
         self.connections = Connections(connect)
         self.handshake_timeout = handshake_timeout
         self.pair_result_timeout = pair_result_timeout
@@ -305,8 +321,35 @@ class RelayClient:
             k == "content-length" for k, _ in headers
         ):
             headers.append(("content-length", str(len(body))))
+        method = method.upper()
+        # Only a request that may be sent twice (RFC 9110 idempotent methods) with a body that
+        # can be sent again is retried.
+        replayable = method in IDEMPOTENT_METHODS and (
+            body is None or isinstance(body, bytes | bytearray | memoryview)
+        )
+        try:
+            return await self._request_once(server, method, path, body, headers)
+        except ClientError as exc:
+            if not (replayable and exc.code in CHANNEL_DIED):
+                raise
+            first = exc
+        # The channel died under the request before its answer began (a relay worker stopped,
+        # the instance moved to another worker): once more, over a fresh channel.
+        await asyncio.sleep(random.uniform(0.2, 0.6))
+        try:
+            return await self._request_once(server, method, path, body, headers)
+        except ClientError as exc:
+            raise ClientError(
+                exc.code,
+                f"{exc.message} (retried once over a fresh channel after: {first.message})",
+                status=exc.status,
+            ) from exc
+
+    async def _request_once(
+        self, server: str | None, method: str, path: str, body: Body, headers: list
+    ) -> Response:
         channel, stream = await self._open(
-            server, StreamKind.HTTP, method.upper(), path, headers, end=body is None
+            server, StreamKind.HTTP, method, path, headers, end=body is None
         )
         uploader = None
         if body is not None:

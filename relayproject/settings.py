@@ -183,6 +183,8 @@ else:
 PULSE_RELAY_ENABLED = env_bool("PULSE_RELAY_ENABLED", False)
 PULSE_RELAY_ENABLED_SET = "PULSE_RELAY_ENABLED" in os.environ
 PULSE_RELAY_SERVER = env_str("PULSE_RELAY_SERVER")
+# A wss:// relay (or its balancer) with a certificate from a private CA: trust only this PEM.
+PULSE_RELAY_CA_FILE = env_str("PULSE_RELAY_CA_FILE") or None
 # 1 MiB minus the 12-byte header: a whole frame then fits daphne's 1 MiB WebSocket message limit.
 PULSE_MAX_FRAME_BYTES = env_int(
     "PULSE_MAX_FRAME_BYTES", (1 << 20) - 12, minimum=1024, maximum=16 << 20
@@ -261,6 +263,13 @@ PULSE_RELAY_HANDSHAKE_TIMEOUT = env_int("PULSE_RELAY_HANDSHAKE_TIMEOUT", 15, min
 PULSE_RELAY_IDLE_TIMEOUT = env_int("PULSE_RELAY_IDLE_TIMEOUT", 60, minimum=2)
 PULSE_RELAY_PING_INTERVAL = env_int("PULSE_RELAY_PING_INTERVAL", 25, minimum=1)
 PULSE_RELAY_DRAIN_GRACE = env_int("PULSE_RELAY_DRAIN_GRACE", 10, minimum=0)
+# Behind a load balancer: seconds between failing /readyz and sending DRAIN, so the balancer's
+# health checks (deploy/haproxy: every 1 s, 2 failures) mark the worker down first and the
+# sockets DRAIN moves land on another worker. 0 (alone): DRAIN at once.
+PULSE_RELAY_DRAIN_NOTICE = env_int("PULSE_RELAY_DRAIN_NOTICE", 0, minimum=0)
+# The retry_after DRAIN carries; 0 (unset): 1 s with a notice (another worker is ready), else
+# the grace (the same worker comes back).
+PULSE_RELAY_DRAIN_RETRY_AFTER = env_int("PULSE_RELAY_DRAIN_RETRY_AFTER", 0, minimum=0) or None
 PULSE_RELAY_RESUME_TTL = env_int("PULSE_RELAY_RESUME_TTL", 600, minimum=10)
 # Instance: tell the relay which routing tokens may CONNECT (ROUTES), so it turns strangers away.
 PULSE_RELAY_ROUTING_TOKENS = env_bool("PULSE_RELAY_ROUTING_TOKENS", True)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 
@@ -291,10 +293,30 @@ class RelayConnection:
                 await asyncio.wait_for(self._reader, 5)
 
 
-async def open_websocket(url: str, **kwargs):
-    """Connect a WebSocket suited to relay traffic (no compression, large frames)."""
+def tls_context(url: str, ca_file: str | os.PathLike[str] | None) -> ssl.SSLContext | None:
+    """The TLS settings for a ``wss://`` URL: the system's trust store, or only the CA in
+    ``ca_file`` (a relay or balancer with a private certificate); None for ``ws://``."""
+    if not url.startswith("wss://"):
+        return None
+    if ca_file is None:
+        return ssl.create_default_context()
+    try:
+        return ssl.create_default_context(cafile=os.fspath(ca_file))
+    except (OSError, ssl.SSLError) as exc:
+        raise ValueError(
+            f"cannot use {ca_file} as the relay's CA file ({exc}): give a PEM file holding the "
+            "certificate of the CA that signed the relay's (or its balancer's) certificate"
+        ) from exc
+
+
+async def open_websocket(url: str, *, ca_file: str | os.PathLike[str] | None = None, **kwargs):
+    """Connect a WebSocket suited to relay traffic (no compression, large frames); for
+    ``wss://``, trust ``ca_file`` when given, else the system's CAs."""
     import websockets
 
+    context = tls_context(url, ca_file)
+    if context is not None:
+        kwargs["ssl"] = context
     return await websockets.connect(
         url, max_size=2 << 20, compression=None, ping_interval=None, open_timeout=15, **kwargs
     )
@@ -309,9 +331,11 @@ class AppConnection(RelayConnection):
         self._pending: dict[int, asyncio.Future] = {}
 
     @classmethod
-    async def connect(cls, url: str) -> AppConnection:
-        """Connect to a relay's ``/ws/app`` URL."""
-        connection = cls(await open_websocket(url))
+    async def connect(
+        cls, url: str, *, ca_file: str | os.PathLike[str] | None = None
+    ) -> AppConnection:
+        """Connect to a relay's ``/ws/app`` URL (``ca_file``: see open_websocket)."""
+        connection = cls(await open_websocket(url, ca_file=ca_file))
         connection.start()
         return connection
 
@@ -374,9 +398,11 @@ class InstanceConnection(RelayConnection):
         self._tasks: set[asyncio.Task] = set()
 
     @classmethod
-    async def connect(cls, url: str, on_channel: OnChannel) -> InstanceConnection:
-        """Connect to a relay's ``/ws/instance`` URL."""
-        connection = cls(await open_websocket(url), on_channel)
+    async def connect(
+        cls, url: str, on_channel: OnChannel, *, ca_file: str | os.PathLike[str] | None = None
+    ) -> InstanceConnection:
+        """Connect to a relay's ``/ws/instance`` URL (``ca_file``: see open_websocket)."""
+        connection = cls(await open_websocket(url, ca_file=ca_file), on_channel)
         connection.start()
         return connection
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.cluster import Cluster, start_cluster
 from tests.harness.daphne_workers import (
     Worker,
     migrate,
@@ -43,6 +44,24 @@ def redis_server() -> Iterator[RedisServer]:
     server = provide_redis()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def cluster(request, tmp_path) -> Iterator[Callable[..., Cluster]]:
+    """The ``make cluster`` cluster (Redis, three relay workers, HAProxy, a home instance):
+    call it with ``tls=True`` or extra env; it stops everything afterwards and prints every
+    log when the test failed."""
+    started: list[Cluster] = []
+
+    def start(**options) -> Cluster:
+        started.append(start_cluster(tmp_path / f"cluster{len(started)}", **options))
+        return started[-1]
+
+    yield start
+    for running in started:
+        if _failed(request):
+            print(running.logs())
+        running.stop()
 
 
 @pytest.fixture

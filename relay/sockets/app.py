@@ -14,6 +14,10 @@ from relay.sockets.base import RETRY_LATER, ChannelEnd, RelaySocket
 from relayproto.control import Connect, ConnectAck, Error, decode_control, encode_control
 from relayproto.frames import ErrorCode, FrameType
 
+# A worker answers an OPEN at once (OPENED or REFUSED; the handshake comes later): silence
+# this long means the presence pointed at a worker that just died.
+REMOTE_OPEN_TIMEOUT = 2.0
+
 
 @dataclass(slots=True)
 class PendingOpen:
@@ -22,6 +26,10 @@ class PendingOpen:
     ref: int
     instance_id: str
     deadline: float
+    worker: str = ""
+    client: str | None = None
+    routing_hash: str | None = None
+    retried: bool = False
 
 
 class AppSocket(RelaySocket):
@@ -51,14 +59,15 @@ class AppSocket(RelaySocket):
             self.hub.app_sockets_per_ip.release(self.ip)
         self.pending.clear()
 
-    def count_data(self, length: int) -> None:
-        """Count app-to-instance traffic."""
-        metrics.FRAMES_APP_TO_INSTANCE.inc()
-        metrics.BYTES_APP_TO_INSTANCE.inc(length)
+    def count_data(self, length: int, end: ChannelEnd) -> None:
+        """Count app-to-instance traffic, by path."""
+        cross = type(end.peer) is Address
+        metrics.FRAMES_APP_TO_INSTANCE[cross].inc()
+        metrics.BYTES_APP_TO_INSTANCE[cross].inc(length)
 
-    def channel_closed(self, cid: int) -> None:
+    def channel_closed(self, cid: int, end: ChannelEnd) -> None:
         """Keep the channel gauge right."""
-        metrics.CHANNELS.dec()
+        metrics.CHANNELS_BY_PATH[type(end.peer) is Address].dec()
 
     def _new_channel_id(self) -> int:
         while True:
@@ -77,7 +86,9 @@ class AppSocket(RelaySocket):
         self.channels[cid] = ChannelEnd(
             peer=peer, window=self.hub.window, opened_at=time.monotonic(), awaiting_peer=True
         )
-        metrics.CHANNELS.inc()
+        cross = type(peer) is Address
+        metrics.CHANNELS_BY_PATH[cross].inc()
+        metrics.OPENED_BY_PATH[cross].inc()
         await self.send_frame(
             encode_control(
                 ConnectAck(ref=ref, window=self.hub.window, max_frame=self.hub.max_frame), cid
@@ -134,15 +145,50 @@ class AppSocket(RelaySocket):
                 "the instance is not connected to the relay",
             )
             return
-        self.pending[cid] = PendingOpen(
-            connect.ref, connect.instance_id, time.monotonic() + self.hub.handshake_timeout
+        pending = PendingOpen(
+            connect.ref, connect.instance_id, 0.0, client=connect.client, routing_hash=routing_hash
         )
+        await self._ask_remote(cid, pending, address)
+
+    async def _ask_remote(self, cid: int, pending: PendingOpen, address: Address) -> None:
+        """Send OPEN to the worker holding the instance and wait (in housekeeping) for it."""
+        pending.worker = address.worker
+        pending.deadline = time.monotonic() + min(REMOTE_OPEN_TIMEOUT, self.hub.handshake_timeout)
+        self.pending[cid] = pending
         ask = messages.open_channel(
-            cid, connect.ref, connect.client, routing_hash, self.hub.address_of(self)
+            cid, pending.ref, pending.client, pending.routing_hash, self.hub.address_of(self)
         )
         if not await self.hub.reply(address, ask):
             self.pending.pop(cid, None)
-            await self._refuse(connect.ref, ErrorCode.INTERNAL, "the relay's routing store is away")
+            await self._refuse(pending.ref, ErrorCode.INTERNAL, "the relay's routing store is away")
+
+    async def _remote_open_timed_out(self, cid: int, pending: PendingOpen) -> None:
+        """The instance's worker did not answer: it died after the instance's presence was
+        written. If the instance has registered elsewhere since (it reconnects within seconds),
+        ask there once; otherwise the instance is offline for now."""
+        if not pending.retried:
+            try:
+                address = await self.hub.locate_instance(pending.instance_id)
+            except RoutingStoreAway:
+                address = None
+            local = self.hub.local_instance(pending.instance_id)
+            if local is not None:
+                refusal = await local.open_channel(cid, self, pending.client, pending.routing_hash)
+                if refusal is not None:
+                    await self._refuse(pending.ref, *refusal)
+                else:
+                    await self._opened(cid, pending.ref, local)
+                return
+            if address is not None and address.worker != pending.worker:
+                pending.retried = True
+                await self._ask_remote(cid, pending, address)
+                return
+        await self._refuse(
+            pending.ref,
+            ErrorCode.INSTANCE_OFFLINE,
+            "the relay worker holding the instance did not answer; it is probably reconnecting: "
+            "try again in a few seconds",
+        )
 
     async def handle_remote_control(self, message: dict) -> None:
         """Answers to this socket's remote opens."""
@@ -168,9 +214,7 @@ class AppSocket(RelaySocket):
         for cid, pending in list(self.pending.items()):
             if now > pending.deadline:
                 self.pending.pop(cid, None)
-                await self._refuse(
-                    pending.ref, ErrorCode.INSTANCE_OFFLINE, "the instance did not answer in time"
-                )
+                await self._remote_open_timed_out(cid, pending)
         for cid, end in list(self.channels.items()):
             if end.awaiting_peer and now - end.opened_at > self.hub.handshake_timeout:
                 metrics.HANDSHAKE_FAILURES.inc()

@@ -169,7 +169,7 @@ class RelaySocket(AsyncConsumer):
         self.closed = True
         for cid, end in list(self.channels.items()):
             self.channels.pop(cid, None)
-            self.channel_closed(cid)
+            self.channel_closed(cid, end)
             await self._notify_peer_closed(cid, end, reason, "the other end disconnected")
         if getattr(self, "counted", False):
             self.counted = False
@@ -226,7 +226,7 @@ class RelaySocket(AsyncConsumer):
                 )
                 return
             await self.before_data(length)
-            self.count_data(length)
+            self.count_data(length, end)
             await self.forward(cid, end, data)
             return
         try:
@@ -237,7 +237,7 @@ class RelaySocket(AsyncConsumer):
     async def before_data(self, length: int) -> None:
         """Hook for per-kind pacing of DATA."""
 
-    def count_data(self, length: int) -> None:
+    def count_data(self, length: int, end: ChannelEnd) -> None:
         """Hook for per-direction metrics."""
 
     async def on_control(self, frame, data: bytes) -> None:
@@ -256,7 +256,7 @@ class RelaySocket(AsyncConsumer):
             if end is not None:
                 metrics.CLOSES.labels("channel", "NORMAL").inc()
                 await self.forward(frame.channel_id, end, data)
-                self.channel_closed(frame.channel_id)
+                self.channel_closed(frame.channel_id, end)
         elif frame_type is FrameType.PING:
             await self.send_frame(encode_ping(bytes(frame.payload), pong=True))
         elif frame_type is FrameType.PONG:
@@ -267,7 +267,7 @@ class RelaySocket(AsyncConsumer):
     async def before_credit(self, increment: int) -> None:
         """Hook for per-kind pacing of credit."""
 
-    def channel_closed(self, cid: int) -> None:
+    def channel_closed(self, cid: int, end: ChannelEnd) -> None:
         """Hook called when a channel of this socket ends."""
 
     async def on_socket_control(self, frame) -> None:
@@ -310,7 +310,7 @@ class RelaySocket(AsyncConsumer):
             end.awaiting_peer = False
         elif frame_type == CLOSE:
             self.channels.pop(cid, None)
-            self.channel_closed(cid)
+            self.channel_closed(cid, end)
         try:
             await self.send_frame(data)
         except Exception:
@@ -321,7 +321,7 @@ class RelaySocket(AsyncConsumer):
         end = self.channels.pop(cid, None)
         if end is None:
             return
-        self.channel_closed(cid)
+        self.channel_closed(cid, end)
         metrics.CLOSES.labels("channel", str(code)).inc()
         await self.send_frame_quietly(
             encode_control(Close(code=CloseReason(code), message=message[:400]), cid)

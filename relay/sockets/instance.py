@@ -99,10 +99,11 @@ class InstanceSocket(RelaySocket):
         """Credit the instance grants lets apps send to it: pace that to the limit too."""
         await self.before_data(increment)
 
-    def count_data(self, length: int) -> None:
-        """Count instance-to-app traffic."""
-        metrics.FRAMES_INSTANCE_TO_APP.inc()
-        metrics.BYTES_INSTANCE_TO_APP.inc(length)
+    def count_data(self, length: int, end: ChannelEnd) -> None:
+        """Count instance-to-app traffic, by path."""
+        cross = type(end.peer) is Address
+        metrics.FRAMES_INSTANCE_TO_APP[cross].inc()
+        metrics.BYTES_INSTANCE_TO_APP[cross].inc(length)
 
     def open_refusal(self, cid: int, routing_hash: str | None = None) -> tuple[str, str] | None:
         """Why a new channel cannot open on this instance, if it cannot."""

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.harness.daphne_workers import ROOT, Worker, free_port
+from tests.harness.tls import TestCertificates
 
 CONFIG = ROOT / "deploy" / "haproxy" / "haproxy.cfg"
 
@@ -27,6 +28,7 @@ class HAProxy:
     process: subprocess.Popen
     port: int
     log_path: Path
+    tls_port: int | None = None
 
     @property
     def http_url(self) -> str:
@@ -53,25 +55,40 @@ class HAProxy:
                 self.process.wait(timeout=10)
 
 
-def start_haproxy(workers: list[Worker], log_dir: Path, timeout: float = 30.0) -> HAProxy:
-    """Start HAProxy with the deploy config over exactly three workers; wait until all three
-    pass their health check."""
+def start_haproxy(
+    workers: list[Worker],
+    log_dir: Path,
+    timeout: float = 30.0,
+    *,
+    port: int | None = None,
+    tls: TestCertificates | None = None,
+    tls_port: int | None = None,
+) -> HAProxy:
+    """Start HAProxy with the deploy config over exactly three workers (plain HTTP on
+    ``port``, and TLS with ``tls``'s certificate on ``tls_port``); wait until all three pass
+    their health check."""
     binary = shutil.which("haproxy") or "/usr/sbin/haproxy"
     if not Path(binary).exists():
         raise HAProxyFailed("haproxy is not installed: apt-get install haproxy (as .ci/run does)")
     if len(workers) != 3:
         raise ValueError("deploy/haproxy/haproxy.cfg lists three workers")
-    port = free_port()
+    port = port or free_port()
     env = dict(os.environ, PULSE_LB_BIND=f"127.0.0.1:{port}")
+    if tls is not None:
+        tls_port = tls_port or free_port()
+        env |= {
+            "PULSE_LB_TLS_BIND": f"127.0.0.1:{tls_port}",
+            "PULSE_LB_TLS_CERT": str(tls.server_pem),
+        }
     for index, worker in enumerate(workers, start=1):
         env[f"PULSE_RELAY_W{index}"] = f"127.0.0.1:{worker.port}"
     log_path = log_dir / "haproxy.log"
-    log = open(log_path, "wb")  # noqa: SIM115 - the child owns it
+    log = open(log_path, "ab")  # noqa: SIM115 - the child owns it
     process = subprocess.Popen(
         [binary, "-db", "-f", str(CONFIG)], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     log.close()
-    proxy = HAProxy(process, port, log_path)
+    proxy = HAProxy(process, port, log_path, tls_port if tls is not None else None)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:

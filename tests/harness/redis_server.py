@@ -45,6 +45,7 @@ class RedisServer:
     workdir: Path | None = None
     log_path: Path | None = None
     _binary: str | None = field(default=None, repr=False)
+    _args: list[str] = field(default_factory=list, repr=False)
 
     def client(self) -> redis.Redis:
         """A synchronous client for assertions and cleanup."""
@@ -62,6 +63,22 @@ class RedisServer:
         if self.workdir is not None:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+
+    def go_away(self) -> None:
+        """Stop a Redis this harness started, keeping its socket path for ``come_back``: what
+        an outage looks like to its clients (connections refused, every key gone)."""
+        if self.process is None:
+            raise RuntimeError("this Redis was not started by the harness; it cannot be stopped")
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+    def come_back(self, timeout: float = 20.0) -> None:
+        """Start the Redis stopped by ``go_away`` again, at the same address, empty."""
+        assert self.process is not None and self.workdir is not None
+        self.process = subprocess.Popen(
+            self._args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT
+        )
+        _wait_for_ping(self.url, time.monotonic() + timeout, self.process)
 
     def logs(self) -> str:
         """The server's log, for failure reports."""
@@ -102,7 +119,12 @@ def start_redis(timeout: float = 20.0) -> RedisServer:
     ]  # fmt: skip
     process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     server = RedisServer(
-        url=f"unix://{sock}", process=process, workdir=workdir, log_path=log_path, _binary=binary
+        url=f"unix://{sock}",
+        process=process,
+        workdir=workdir,
+        log_path=log_path,
+        _binary=binary,
+        _args=args,
     )
     try:
         _wait_for_ping(server.url, time.monotonic() + timeout, process)

@@ -51,11 +51,18 @@ async def test_metrics_count_sockets_frames_and_bytes(relay_app, licence_token):
     await app.send(data_frame(cid, b"p" * 1000))
     await instance.recv()
     after = (await AsyncClient().get("/metrics")).content.decode()
-    sent = 'relay_bytes_forwarded_total{direction="app_to_instance"}'
+    sent = 'relay_bytes_forwarded_total{direction="app_to_instance",path="local"}'
     assert value(after, sent) - value(before, sent) == 1000
+    crossed = 'relay_bytes_forwarded_total{direction="app_to_instance",path="cross_worker"}'
+    assert value(after, crossed) == value(before, crossed)
     local = 'relay_deliveries_total{path="local"}'
     assert value(after, local) > value(before, local)
     assert value(after, 'relay_sockets{kind="app"}') >= 1
-    assert value(after, "relay_channels") >= 1
+    assert value(after, 'relay_channels{path="local"}') >= 1
+    opened = 'relay_channels_opened_total{path="local"}'
+    assert value(after, opened) - value(before, opened) == 1
+    assert value(after, "relay_draining") == 0
+    assert 'relay_redis_errors_total{op="channel_send"}' in after
+    assert "relay_worker_info{worker_id=" in after
     await app.close()
     await instance.close()
