@@ -36,6 +36,16 @@ HEALTHY_AFTER = 60.0
 LICENCE_ERRORS = {"LICENSE_INVALID", "LICENSE_EXPIRED", "LICENSE_REVOKED", "FEATURE_MISSING"}
 
 
+async def _first_of(first: asyncio.Event, second: asyncio.Event, timeout: float) -> None:
+    """Wait until either event is set, or ``timeout`` seconds."""
+    waiters = {asyncio.ensure_future(first.wait()), asyncio.ensure_future(second.wait())}
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
+
+
 def backoff_delay(attempt: int, rng: Callable[[float, float], float] = random.uniform) -> float:
     """Seconds before reconnect attempt ``attempt`` (0-based): 1, 2, 4 ... 300, ±20 %."""
     base = min(MAX_DELAY, FIRST_DELAY * (2**attempt))
@@ -99,6 +109,8 @@ class Connector:
     def __init__(self, stream_server: StreamServer | None = None) -> None:
         self.stream_server = stream_server
         self.connection: InstanceConnection | None = None
+        # A drained socket kept registered until its successor has registered (see _session).
+        self._handover: InstanceConnection | None = None
         self.responder: Responder | None = None
         self.resume_token: str | None = None
         self.attempt = 0
@@ -164,6 +176,7 @@ class Connector:
                 watcher.cancel()
             if self.connection is not None:
                 await self.connection.close()
+            await self._end_handover()
             with contextlib.suppress(Exception):
                 await self._publish("disabled", last_error="the connector stopped")
 
@@ -201,10 +214,17 @@ class Connector:
         await self._publish(
             "connected", registered=True, instance_id=ack.instance_id, last_error=""
         )
+        await self._end_handover()
         changed = await self._hold(target)
         self.responder.routes_sink = None
         connection, self.connection = self.connection, None
-        await connection.close()
+        if self._can_hand_over(connection, changed):
+            # Make before break: the draining socket stays registered and keeps serving its
+            # channels until the next connection (on another worker) has registered, so phones
+            # never find the instance offline while it moves.
+            self._handover = connection
+        else:
+            await connection.close()
         error = connection.error
         await sync_to_async(auditing.record)(
             auditing.RELAY_DISCONNECTED,
@@ -219,10 +239,33 @@ class Connector:
         if connection.drain is not None:
             self.attempt = 0
             await self._publish("backoff", last_error="the relay is restarting (DRAIN)")
-            return connection.drain.retry_after + random.uniform(0, 2)
+            # retry_after 0: a balancer has another worker ready; the jitter only spreads the
+            # worker's instances over half a second. Otherwise the relay itself comes back.
+            spread = 0.5 if connection.drain.retry_after == 0 else 2.0
+            return connection.drain.retry_after + random.uniform(0, spread)
         return await self._failed(target, error or RelayError("PEER_GONE", "connection lost"))
 
+    @staticmethod
+    def _can_hand_over(connection: InstanceConnection, changed: bool) -> bool:
+        """A DRAIN saying "reconnect now" (retry_after 0: a balancer has another worker) on a
+        socket that is still open, with the same settings."""
+        drain = connection.drain
+        return (
+            drain is not None
+            and drain.retry_after == 0
+            and not changed
+            and not connection.closed.is_set()
+        )
+
+    async def _end_handover(self) -> None:
+        """Close the drained socket kept through a handover, if any."""
+        old, self._handover = self._handover, None
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.close()
+
     async def _failed(self, target: Target, error: RelayError) -> float:
+        await self._end_handover()
         if self.connection is not None:
             await self.connection.close()
             self.connection = None
@@ -248,9 +291,10 @@ class Connector:
         last_status = time.monotonic()
         published = (self.responder.online_fingerprints(), self.connection.open_channels)
         while not self.connection.closed.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.connection.closed.wait(), POLL_SECONDS)
-            if self.connection.closed.is_set():
+            await _first_of(self.connection.closed, self.connection.drained, POLL_SECONDS)
+            if self.connection.closed.is_set() or self.connection.drain is not None:
+                # DRAIN: leave now, so the next connection (on another worker, behind a
+                # balancer) takes the instance's phones before this worker closes.
                 return False
             if await sync_to_async(read_target)() != target:
                 return True

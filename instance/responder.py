@@ -61,6 +61,8 @@ class Responder:
     instance_id: str
     identity_private: bytes
     serve_stream: StreamServer
+    # By id() of the OuterChannel: channel ids are unique per relay socket only, and during a
+    # handover (connector) two sockets serve channels at once.
     live: dict[int, LiveChannel] = field(default_factory=dict)
     # Set by the connector while registered: sends ROUTES on the current relay socket.
     routes_sink: Callable[[list[str]], Awaitable[None]] | None = None
@@ -155,7 +157,7 @@ class Responder:
             await self.serve_stream(stream, device)
 
         session = ChannelSession(outer, established.secure, Role.SERVER, on_stream=on_stream)
-        self.live[outer.channel_id] = LiveChannel(device, session)
+        self.live[id(outer)] = LiveChannel(device, session)
         await auditing.achannel_opened(device.fingerprint)
         try:
             await session.start()
@@ -166,18 +168,21 @@ class Responder:
         except (RelayError, ProtocolError) as exc:
             log.info("channel %s ended: %s", outer.channel_id, exc)
         finally:
-            self.live.pop(outer.channel_id, None)
+            self.live.pop(id(outer), None)
             await session.close()
             await auditing.achannel_closed(device.fingerprint, session.close_reason[:40])
 
     async def close_revoked(self) -> int:
         """Close live channels whose device is no longer active; returns how many."""
-        if not self.live:
+        # Only the channels asked about: one whose handshake finished while the query ran was
+        # not in ``ids``, and its device was active a moment ago (the next poll checks it).
+        snapshot = list(self.live.values())
+        if not snapshot:
             return 0
-        ids = {live.device.device_id for live in self.live.values()}
+        ids = {live.device.device_id for live in snapshot}
         active = await sync_to_async(directory().active_device_ids)(ids)
         closed = 0
-        for live in list(self.live.values()):
+        for live in snapshot:
             if live.device.device_id not in active:
                 await live.session.close(CloseCode.DEVICE_REVOKED, "this device was revoked")
                 closed += 1

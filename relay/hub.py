@@ -413,7 +413,7 @@ class Hub:
         events.worker_draining(self.worker_id, len(self.sockets))
         retry_after = settings.PULSE_RELAY_DRAIN_RETRY_AFTER
         if retry_after is None:  # alone, come back when the worker is back; behind a balancer, now
-            retry_after = 1 if notice > 0 else max(1, int(grace) or 1)
+            retry_after = 0 if notice > 0 else max(1, int(grace) or 1)
         frame = encode_control(Drain(retry_after=retry_after))
         for socket in list(self.sockets.values()):
             await socket.send_frame_quietly(frame)

@@ -104,6 +104,7 @@ class Connections:
         self.factory = factory
         self._links: dict[str, RelayLink] = {}
         self._lock = asyncio.Lock()
+        self._retiring: set[asyncio.Task] = set()
 
     async def _link(self, url: str) -> RelayLink:
         async with self._lock:
@@ -113,8 +114,11 @@ class Connections:
                     return link
                 # The relay worker said DRAIN: new channels go over a new socket, which a
                 # balancer sends to another worker; channels still open on the old one finish
-                # there until the worker closes it.
+                # there, and the old socket is closed once they have.
                 del self._links[url]
+                retiring = asyncio.get_running_loop().create_task(self._retire(link))
+                self._retiring.add(retiring)
+                retiring.add_done_callback(self._retiring.discard)
             try:
                 link = await self.factory(url)
             except ClientError:
@@ -164,6 +168,14 @@ class Connections:
                         errors.RELAY_UNREACHABLE, f"the relay at {url} closed the connection"
                     ) from None
 
+    async def _retire(self, link: RelayLink) -> None:
+        """Close a drained socket when its last channel has closed (or after the drain wait)."""
+        deadline = asyncio.get_running_loop().time() + MAX_DRAIN_WAIT
+        while getattr(link, "open_channels", 0) and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110 - bounded poll
+            await asyncio.sleep(0.1)
+        with contextlib.suppress(Exception):
+            await link.close()
+
     async def _drop(self, url: str, link: RelayLink) -> None:
         if self._links.get(url) is link:
             del self._links[url]
@@ -172,6 +184,8 @@ class Connections:
 
     async def close(self) -> None:
         """Close every socket."""
+        for retiring in list(self._retiring):
+            retiring.cancel()
         links, self._links = list(self._links.values()), {}
         for link in links:
             with contextlib.suppress(Exception):

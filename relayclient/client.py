@@ -335,7 +335,8 @@ class RelayClient:
             first = exc
         # The channel died under the request before its answer began (a relay worker stopped,
         # the instance moved to another worker): once more, over a fresh channel.
-        await asyncio.sleep(random.uniform(0.2, 0.6))
+        # Long enough for an instance that followed a DRAIN to register on another worker.
+        await asyncio.sleep(random.uniform(0.5, 1.0))
         try:
             return await self._request_once(server, method, path, body, headers)
         except ClientError as exc:

@@ -38,9 +38,18 @@ def _load_or_create_secret_key(path: Path) -> str:
     if path.exists():
         return path.read_text(encoding="utf-8").strip()
     key = secrets.token_urlsafe(50)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written aside, then linked into place: workers starting together on one data directory
+    # never see a half-written key, and the one that loses the race reads the winner's.
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(key)
+    try:
+        os.link(draft, path)
+    except FileExistsError:
+        key = path.read_text(encoding="utf-8").strip()
+    finally:
+        draft.unlink()
     return key
 
 
@@ -267,9 +276,13 @@ PULSE_RELAY_DRAIN_GRACE = env_int("PULSE_RELAY_DRAIN_GRACE", 10, minimum=0)
 # health checks (deploy/haproxy: every 1 s, 2 failures) mark the worker down first and the
 # sockets DRAIN moves land on another worker. 0 (alone): DRAIN at once.
 PULSE_RELAY_DRAIN_NOTICE = env_int("PULSE_RELAY_DRAIN_NOTICE", 0, minimum=0)
-# The retry_after DRAIN carries; 0 (unset): 1 s with a notice (another worker is ready), else
-# the grace (the same worker comes back).
-PULSE_RELAY_DRAIN_RETRY_AFTER = env_int("PULSE_RELAY_DRAIN_RETRY_AFTER", 0, minimum=0) or None
+# The retry_after DRAIN carries; unset: 0 with a notice (another worker is ready: reconnect
+# now), else the grace (the same worker comes back).
+PULSE_RELAY_DRAIN_RETRY_AFTER = (
+    env_int("PULSE_RELAY_DRAIN_RETRY_AFTER", 0, minimum=0)
+    if os.environ.get("PULSE_RELAY_DRAIN_RETRY_AFTER", "").strip()
+    else None
+)
 PULSE_RELAY_RESUME_TTL = env_int("PULSE_RELAY_RESUME_TTL", 600, minimum=10)
 # Instance: tell the relay which routing tokens may CONNECT (ROUTES), so it turns strangers away.
 PULSE_RELAY_ROUTING_TOKENS = env_bool("PULSE_RELAY_ROUTING_TOKENS", True)

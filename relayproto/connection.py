@@ -170,6 +170,7 @@ class RelayConnection:
         self.closed = asyncio.Event()
         self.error: RelayError | None = None
         self.drain: Drain | None = None
+        self.drained = asyncio.Event()  # set when DRAIN arrives
 
     def start(self) -> None:
         """Start reading frames and sending heartbeats."""
@@ -250,11 +251,17 @@ class RelayConnection:
             await self.on_error(decode_control(frame))
         elif kind is FrameType.DRAIN:
             self.drain = decode_control(frame)
+            self.drained.set()
             await self.on_drain(self.drain)
         elif kind is FrameType.REGISTER_ACK:
             await self.on_register_ack(decode_control(frame))
         else:
             raise FrameError(f"unexpected {kind.name} from the relay")
+
+    @property
+    def open_channels(self) -> int:
+        """How many channels are open on this socket."""
+        return len(self._channels)
 
     def _new_channel(self, channel_id: int, window: int, max_frame: int) -> OuterChannel:
         channel = OuterChannel(self, channel_id, window, max_frame)
@@ -439,11 +446,6 @@ class InstanceConnection(RelayConnection):
         task = asyncio.get_running_loop().create_task(self.on_channel(channel, message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-    @property
-    def open_channels(self) -> int:
-        """How many channels are open on this socket."""
-        return len(self._channels)
 
     def channel(self, channel_id: int) -> OuterChannel | None:
         """The open channel with this id, if any."""

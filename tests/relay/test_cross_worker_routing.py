@@ -105,7 +105,9 @@ async def test_50_mib_cross_workers_intact_and_in_order_both_ways(relay_workers)
     bytes_line = next(
         line
         for line in metrics.splitlines()
-        if line.startswith('relay_bytes_forwarded_total{direction="app_to_instance"}')
+        if line.startswith(
+            'relay_bytes_forwarded_total{direction="app_to_instance",path="cross_worker"}'
+        )
     )
     assert float(bytes_line.split()[-1]) >= TOTAL
     await app.close()

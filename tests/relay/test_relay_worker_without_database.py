@@ -74,8 +74,9 @@ async def test_relay_only_worker_serves_without_a_database(databaseless_worker):
     metrics = httpx.get(f"{worker.http_url}/metrics", timeout=5).text
     assert metric(metrics, "relay_events_total", '{event="relay.instance_registered"}') == 1
     assert metric(metrics, "relay_sockets", '{kind="instance"}') == 1
-    assert metric(metrics, "relay_channels") == 1
-    assert metric(metrics, "relay_frames_forwarded_total", '{direction="app_to_instance"}') >= 1
+    assert metric(metrics, "relay_channels", '{path="local"}') == 1
+    frames = '{direction="app_to_instance",path="local"}'
+    assert metric(metrics, "relay_frames_forwarded_total", frames) >= 1
     await phone.close()
     await instance.close()
 

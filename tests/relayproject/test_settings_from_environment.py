@@ -52,6 +52,24 @@ def test_generated_secret_key_is_kept_across_starts_and_private(tmp_path):
     assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o777 == 0o600
 
 
+def test_workers_starting_together_on_one_data_dir_agree_on_one_key(tmp_path):
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "DJANGO_SETTINGS_MODULE": "relayproject.settings",
+        "PULSE_DATA_DIR": str(tmp_path / "data"),
+    }
+    starts = [
+        subprocess.Popen(
+            [sys.executable, "-c", DUMP], cwd=ROOT, env=base, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(6)
+    ]
+    keys = {json.loads(start.communicate(timeout=60)[0])["secret"] for start in starts}
+    assert all(start.returncode == 0 for start in starts)
+    assert keys == {(tmp_path / "data" / "secret_key").read_text()}
+    assert [f.name for f in (tmp_path / "data").iterdir() if "secret" in f.name] == ["secret_key"]
+
+
 def test_secret_key_from_file(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text("k" * 60)
