@@ -89,7 +89,7 @@ def relay_failure(exc: RelayError) -> ClientError:
             "the instance is not connected to the relay: check that it is running and that "
             "relay access is enabled in its settings",
         )
-    if code in ("RATE_LIMITED", "SERVER_DRAINING"):
+    if code in ("RATE_LIMITED", "SERVER_DRAINING", "ROUTING_UNAVAILABLE"):
         wait = f" in {exc.retry_after} s" if exc.retry_after is not None else " later"
         return ClientError(code, f"the relay asks to try again{wait} ({exc})")
     if code == "UNAUTHORIZED":

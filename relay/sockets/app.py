@@ -17,6 +17,10 @@ from relayproto.frames import ErrorCode, FrameType
 # A worker answers an OPEN at once (OPENED or REFUSED; the handshake comes later): silence
 # this long means the presence pointed at a worker that just died.
 REMOTE_OPEN_TIMEOUT = 2.0
+ROUTING_AWAY = (
+    "the instance is not on this relay worker and the workers' shared store (Redis) does not "
+    "answer; try again shortly"
+)
 
 
 @dataclass(slots=True)
@@ -136,7 +140,7 @@ class AppSocket(RelaySocket):
         try:
             address = await self.hub.locate_instance(connect.instance_id)
         except RoutingStoreAway:
-            await self._refuse(connect.ref, ErrorCode.INTERNAL, "the relay's routing store is away")
+            await self._refuse(connect.ref, ErrorCode.ROUTING_UNAVAILABLE, ROUTING_AWAY)
             return
         if address is None:
             await self._refuse(
@@ -160,7 +164,7 @@ class AppSocket(RelaySocket):
         )
         if not await self.hub.reply(address, ask):
             self.pending.pop(cid, None)
-            await self._refuse(pending.ref, ErrorCode.INTERNAL, "the relay's routing store is away")
+            await self._refuse(pending.ref, ErrorCode.ROUTING_UNAVAILABLE, ROUTING_AWAY)
 
     async def _remote_open_timed_out(self, cid: int, pending: PendingOpen) -> None:
         """The instance's worker did not answer: it died after the instance's presence was

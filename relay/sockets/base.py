@@ -57,7 +57,7 @@ class ChannelEnd:
     awaiting_peer: bool = False
 
 
-RETRY_LATER = (ErrorCode.RATE_LIMITED, ErrorCode.SERVER_DRAINING)
+RETRY_LATER = (ErrorCode.RATE_LIMITED, ErrorCode.SERVER_DRAINING, ErrorCode.ROUTING_UNAVAILABLE)
 
 
 def client_ip(scope: dict) -> str:

@@ -53,6 +53,7 @@ class HomeInstance:
     token: str
     admin_password: str
     env: dict
+    instance_id: str = ""
 
     def api(self, method: str, path: str, **kwargs) -> httpx.Response:
         """Call the instance API as the owner (bearer token)."""
@@ -100,6 +101,12 @@ class Cluster:
         if self.certificates is not None:
             return f"wss://127.0.0.1:{self.proxy.tls_port}"
         return self.proxy.ws_url
+
+    @property
+    def instance_id(self) -> str:
+        """The home instance's id (from its licence)."""
+        assert self.instance is not None
+        return self.instance.instance_id
 
     @property
     def ca_file(self) -> Path | None:
@@ -247,8 +254,8 @@ def start_home_instance(cluster: Cluster, data_dir: Path, extra: dict) -> HomeIn
     _manage(env, "ensure_admin")
     worker = start_worker("instance", env, cluster.base / "logs", server="serve", port=free_port())
     wait_until_healthy(worker)
-    home = HomeInstance(worker, data_dir, token, password, env)
     instance_id = f"home-{secrets.token_hex(3)}"
+    home = HomeInstance(worker, data_dir, token, password, env, instance_id)
     response = home.api(
         "PUT",
         "settings/relay",

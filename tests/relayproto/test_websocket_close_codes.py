@@ -31,6 +31,7 @@ def test_required_error_codes_exist():
         "INSTANCE_OFFLINE",
         "CHANNEL_LIMIT_REACHED",
         "CHANNEL_REFUSED",
+        "ROUTING_UNAVAILABLE",
         "FRAME_TOO_LARGE",
         "MALFORMED_FRAME",
         "UNSUPPORTED_VERSION",
