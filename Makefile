@@ -51,7 +51,7 @@ bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/records_bench.py
 	$(BIN)/python bench/relay_bench.py
 
-## cluster: Redis, three relay workers, HAProxy and a home instance on loopback (CLUSTER_ARGS=--tls)
+## cluster: Redis, three relay workers, HAProxy and a home instance on loopback (CLUSTER_ARGS="--tls --sentinel")
 cluster: $(VENV)/.dev-installed
 	@command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || { echo "haproxy not found: apt-get install haproxy"; exit 1; }
 	exec $(BIN)/python -m tests.harness.cluster $(CLUSTER_ARGS)

@@ -15,7 +15,8 @@ def check_channel_layer(app_configs=None, **kwargs) -> list:
         return [
             Warning(
                 "This relay-only worker uses the in-memory channel layer.",
-                hint="Set REDIS_URL so several relay workers can route frames to each other.",
+                hint="Set REDIS_URL (or PULSE_REDIS_SENTINELS for Redis Sentinel) so several "
+                "relay workers can route frames to each other.",
                 id="pulse.W001",
             )
         ]

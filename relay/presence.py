@@ -66,17 +66,29 @@ class LocalPresence:
         """Nothing to close."""
 
 
+def redis_client(host: dict):
+    """An asyncio Redis client for a channel-layer host description; with Sentinel it asks
+    the sentinels for the master on every new connection, so it follows a failover."""
+    import redis.asyncio as aioredis
+    from redis.asyncio.sentinel import Sentinel
+
+    timeouts = {"socket_timeout": 5, "socket_connect_timeout": 5}
+    if "address" in host:
+        return aioredis.Redis.from_url(host["address"], protocol=2, **timeouts)
+    sentinel = Sentinel(host["sentinels"], sentinel_kwargs=dict(timeouts), **timeouts)
+    extra = {"password": host["password"]} if host.get("password") else {}
+    return sentinel.master_for(host["master_name"], protocol=2, **extra)
+
+
 class RedisPresence:
     """Instance locations and worker liveness in Redis, with expiry refreshed by the hub."""
 
     shared = True
 
-    def __init__(self, url: str, prefix: str, instance_ttl: int, worker_ttl: int) -> None:
-        import redis.asyncio as aioredis
-
-        self._redis = aioredis.Redis.from_url(
-            url, protocol=2, socket_timeout=5, socket_connect_timeout=5
-        )
+    def __init__(self, host: dict, prefix: str, instance_ttl: int, worker_ttl: int) -> None:
+        """``host`` is settings.PULSE_REDIS_HOST: {"address": url} or Sentinel's
+        {"sentinels": [(host, port)], "master_name": name}, as the channel layer takes it."""
+        self._redis = redis_client(host)
         self.prefix = prefix
         self.instance_ttl = instance_ttl
         self.worker_ttl = worker_ttl

@@ -79,6 +79,24 @@ def env_list(
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_host_ports(
+    name: str, default_port: int, environ: Mapping[str, str] | None = None
+) -> list[tuple[str, int]]:
+    """Return ``host:port,host:port`` as [(host, port)], ``default_port`` where none is given."""
+    result = []
+    for item in env_list(name, environ=environ):
+        host, colon, port = item.rpartition(":")
+        if not colon:
+            host, port = item, str(default_port)
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ImproperlyConfigured(
+                f"{name} has {item!r}: give host:port pairs separated by commas, e.g. "
+                f"10.0.0.5:{default_port},10.0.0.6:{default_port}."
+            )
+        result.append((host.strip("[]"), int(port)))
+    return result
+
+
 def env_secret(
     name: str, default: str | None = None, environ: Mapping[str, str] | None = None
 ) -> str | None:

@@ -10,7 +10,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from relayproject import __version__
-from relayproject.env import env_bool, env_int, env_list, env_path, env_secret, env_str
+from relayproject.env import (
+    env_bool,
+    env_host_ports,
+    env_int,
+    env_list,
+    env_path,
+    env_secret,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VERSION = __version__
@@ -172,15 +180,37 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
 # --- channel layer --------------------------------------------------------------------------
+# One Redis (REDIS_URL), or the master that Redis Sentinel names (PULSE_REDIS_SENTINELS), for
+# both the channel layer and the relay's presence. PULSE_REDIS_HOST is the one description of it.
 REDIS_URL = env_str("REDIS_URL")
-if REDIS_URL:
+PULSE_REDIS_SENTINELS = env_host_ports("PULSE_REDIS_SENTINELS", 26379)
+PULSE_REDIS_SENTINEL_MASTER = env_str("PULSE_REDIS_SENTINEL_MASTER", "mymaster")
+# The master's password (Sentinel mode; with REDIS_URL it goes in the URL).
+PULSE_REDIS_PASSWORD = env_secret("PULSE_REDIS_PASSWORD")
+if REDIS_URL and PULSE_REDIS_SENTINELS:
+    raise ImproperlyConfigured(
+        "Both REDIS_URL and PULSE_REDIS_SENTINELS are set: use REDIS_URL for one Redis, or "
+        "PULSE_REDIS_SENTINELS (with PULSE_REDIS_SENTINEL_MASTER) for Redis Sentinel, not both."
+    )
+if PULSE_REDIS_SENTINELS:
+    PULSE_REDIS_HOST: dict | None = {
+        "sentinels": PULSE_REDIS_SENTINELS,
+        "master_name": PULSE_REDIS_SENTINEL_MASTER,
+        "protocol": 2,
+        **({"password": PULSE_REDIS_PASSWORD} if PULSE_REDIS_PASSWORD else {}),
+    }
+elif REDIS_URL:
+    PULSE_REDIS_HOST = {"address": REDIS_URL, "protocol": 2}
+else:
+    PULSE_REDIS_HOST = None
+if PULSE_REDIS_HOST:
     # The pub/sub layer with RESP2: the spike measured the list-based core layer at 8 Redis
     # commands per message, and redis-py's RESP3 pub/sub path doubles per-message cost.
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
-                "hosts": [{"address": REDIS_URL, "protocol": 2}],
+                "hosts": [PULSE_REDIS_HOST],
                 "prefix": env_str("PULSE_CHANNEL_PREFIX", "pulse"),
             },
         }

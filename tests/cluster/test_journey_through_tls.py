@@ -34,7 +34,7 @@ async def test_pairing_and_calls_through_wss_with_the_ca_file(cluster, phones, t
 def test_a_ca_file_that_is_not_a_certificate_is_refused_with_its_name(tmp_path):
     bogus = tmp_path / "ca.pem"
     bogus.write_text("not a certificate")
-    with pytest.raises(ValueError, match="ca.pem"):
+    with pytest.raises(ValueError, match=r"ca\.pem"):
         RelayClient(tmp_path / "state.json", ca_file=bogus)
 
 

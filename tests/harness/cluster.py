@@ -35,6 +35,7 @@ from tests.harness.daphne_workers import (
 )
 from tests.harness.haproxy import HAProxy, start_haproxy
 from tests.harness.redis_server import RedisServer, start_redis
+from tests.harness.sentinel import SentinelGroup, start_sentinel_group
 from tests.harness.tls import TestCertificates, make_test_certificates
 
 WORKERS = 3
@@ -86,7 +87,7 @@ class Cluster:
     """Everything running, with handles to break and mend each part."""
 
     base: Path
-    redis: RedisServer
+    redis: RedisServer | SentinelGroup
     workers: list[Worker]
     worker_env: dict
     proxy: HAProxy
@@ -182,11 +183,12 @@ def start_cluster(
     *,
     tls: bool = False,
     with_instance: bool = True,
-    redis: RedisServer | None = None,
+    redis: RedisServer | SentinelGroup | None = None,
     relay_env: dict | None = None,
     instance_env: dict | None = None,
 ) -> Cluster:
-    """Start Redis (a private one unless given), three relay workers, HAProxy and, unless
+    """Start Redis (a private one unless given: a RedisServer or a SentinelGroup), three relay
+    workers, HAProxy and, unless
     ``with_instance`` is False, one home instance registered through the balancer."""
     from relay import operator
 
@@ -199,9 +201,10 @@ def start_cluster(
     prefix = f"c{secrets.token_hex(4)}"
     env = worker_env(
         relay_dir,
-        redis.url,
+        None,
         prefix,
         {
+            **redis.env(),
             "PULSE_ROLES": "relay",
             "PULSE_TRUST_X_FORWARDED_FOR": "true",
             "PULSE_RELAY_DRAIN_NOTICE": str(DRAIN_NOTICE),
@@ -315,12 +318,18 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--tls", action="store_true", help="terminate TLS at HAProxy too")
     parser.add_argument(
+        "--sentinel",
+        action="store_true",
+        help="Redis Sentinel (a master, a replica, three sentinels) instead of one Redis",
+    )
+    parser.add_argument(
         "--dir", type=Path, default=ROOT / ".cluster", help="state and logs (default .cluster/)"
     )
     args = parser.parse_args(argv)
     base = args.dir / time.strftime("%Y%m%d-%H%M%S")
     print(f"starting the cluster in {base} …", flush=True)
-    cluster = start_cluster(base, tls=args.tls)
+    redis = start_sentinel_group() if args.sentinel else None
+    cluster = start_cluster(base, tls=args.tls, redis=redis)
     home = cluster.instance
     assert home is not None
     ca = f" --ca-file {cluster.ca_file}" if cluster.ca_file else ""

@@ -47,6 +47,10 @@ class RedisServer:
     _binary: str | None = field(default=None, repr=False)
     _args: list[str] = field(default_factory=list, repr=False)
 
+    def env(self) -> dict:
+        """What a worker needs to use this Redis."""
+        return {"REDIS_URL": self.url}
+
     def client(self) -> redis.Redis:
         """A synchronous client for assertions and cleanup."""
         return redis.Redis.from_url(self.url)

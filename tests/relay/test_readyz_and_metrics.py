@@ -15,7 +15,7 @@ async def test_readyz_is_ok_on_the_in_memory_layer(relay_app):
 
 @pytest.mark.slow
 async def test_readyz_reports_a_vanished_redis_with_503(settings, private_redis, relay_app):
-    settings.REDIS_URL = private_redis.url
+    settings.PULSE_REDIS_HOST = {"address": private_redis.url, "protocol": 2}
     settings.CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",

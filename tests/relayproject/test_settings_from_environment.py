@@ -70,6 +70,40 @@ def test_workers_starting_together_on_one_data_dir_agree_on_one_key(tmp_path):
     assert [f.name for f in (tmp_path / "data").iterdir() if "secret" in f.name] == ["secret_key"]
 
 
+def test_redis_sentinel_settings_feed_the_channel_layer(tmp_path):
+    result = load_settings(
+        tmp_path,
+        PULSE_REDIS_SENTINELS="10.0.0.5:26379, 10.0.0.6,[::1]:26380",
+        PULSE_REDIS_SENTINEL_MASTER="relay",
+        PULSE_REDIS_PASSWORD="s3cret",
+    )
+    assert result.returncode == 0, result.stderr
+    layer = json.loads(result.stdout)["layer"]
+    assert layer["BACKEND"] == "channels_redis.pubsub.RedisPubSubChannelLayer"
+    assert layer["CONFIG"]["hosts"] == [
+        {
+            "sentinels": [["10.0.0.5", 26379], ["10.0.0.6", 26379], ["::1", 26380]],
+            "master_name": "relay",
+            "protocol": 2,
+            "password": "s3cret",
+        }
+    ]
+
+
+def test_redis_url_and_sentinels_together_are_refused(tmp_path):
+    result = load_settings(
+        tmp_path, REDIS_URL="redis://127.0.0.1:6379/0", PULSE_REDIS_SENTINELS="10.0.0.5:26379"
+    )
+    assert result.returncode != 0
+    assert "use REDIS_URL for one Redis, or PULSE_REDIS_SENTINELS" in result.stderr
+
+
+def test_a_sentinel_address_without_a_usable_port_names_the_fix(tmp_path):
+    result = load_settings(tmp_path, PULSE_REDIS_SENTINELS="10.0.0.5:notaport")
+    assert result.returncode != 0
+    assert "host:port pairs separated by commas" in result.stderr
+
+
 def test_secret_key_from_file(tmp_path):
     key_file = tmp_path / "key"
     key_file.write_text("k" * 60)
