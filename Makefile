@@ -46,10 +46,11 @@ FUZZ_SECONDS ?= 60
 fuzz: $(VENV)/.dev-installed
 	$(BIN)/python fuzz/fuzz_decoders.py --seconds $(FUZZ_SECONDS)
 
-## bench: record sealing against raw ChaCha20-Poly1305, and the relay against direct TCP
+## bench: record sealing against raw ChaCha20-Poly1305, the relay against direct TCP, memory per idle socket
 bench: $(VENV)/.dev-installed
 	$(BIN)/python bench/records_bench.py
 	$(BIN)/python bench/relay_bench.py
+	$(BIN)/python bench/idle_sockets_bench.py
 
 ## cluster: Redis, three relay workers, HAProxy and a home instance on loopback (CLUSTER_ARGS="--tls --sentinel")
 cluster: $(VENV)/.dev-installed

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tests.cluster.conftest import works_within
+from tests.cluster.phones import works_within
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ import asyncio
 import pytest
 
 from relayclient import ClientError, RelayClient
-from tests.cluster.conftest import call, pair_phone, worker_holding_instance
+from tests.cluster.phones import call, pair_phone, worker_holding_instance
 
 pytestmark = pytest.mark.slow
 

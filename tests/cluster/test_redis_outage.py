@@ -10,11 +10,8 @@ import time
 import httpx
 import pytest
 
-from relayproto.control import Connect, encode_control
 from relayproto.frames import ErrorCode, FrameType
-from relayproto.routing import routing_token
-from tests.cluster.conftest import call, worker_holding_instance
-from tests.relay.relay_client import SocketClient
+from tests.cluster.phones import call, connect_elsewhere, worker_holding_instance
 
 pytestmark = pytest.mark.slow
 
@@ -24,20 +21,6 @@ OUTAGE = 5.0
 def readiness(cluster) -> list[int]:
     """Each worker's /readyz status code."""
     return [httpx.get(f"{w.http_url}/readyz", timeout=5).status_code for w in cluster.workers]
-
-
-async def connect_elsewhere(cluster, holder: int, ref: int, phone):
-    """CONNECT to the instance, as ``phone``, from a worker that does not hold it (Redis has
-    to route it)."""
-    other = cluster.workers[(holder + 1) % len(cluster.workers)]
-    token = routing_token(phone.state.load().servers["home"].device_psk)
-    socket = await SocketClient.open(f"{other.ws_url}/ws/app")
-    await socket.send(
-        encode_control(Connect(ref=ref, instance_id=cluster.instance_id, routing_token=token))
-    )
-    frame, message = await socket.recv_control(timeout=15)
-    await socket.close()
-    return frame, message
 
 
 async def test_redis_away_for_five_seconds(cluster, phones):

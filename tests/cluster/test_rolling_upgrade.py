@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from relayclient import ClientError
-from tests.cluster.conftest import call, works_within
+from tests.cluster.phones import call, works_within
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,7 @@ import time
 import httpx
 import pytest
 
-from tests.cluster.conftest import call, worker_holding_instance
-from tests.cluster.test_redis_outage import connect_elsewhere
+from tests.cluster.phones import call, connect_elsewhere, worker_holding_instance
 from tests.harness.sentinel import start_sentinel_group
 
 pytestmark = pytest.mark.slow

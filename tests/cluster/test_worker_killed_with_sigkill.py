@@ -9,7 +9,7 @@ import time
 import pytest
 
 from relayclient import ClientError
-from tests.cluster.conftest import call, worker_holding_instance, works_within
+from tests.cluster.phones import call, worker_holding_instance, works_within
 
 pytestmark = pytest.mark.slow
 
