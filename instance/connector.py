@@ -145,6 +145,7 @@ class Connector:
             while True:
                 target = await sync_to_async(read_target)()
                 if not target.ready:
+                    await self._end_handover()
                     await self._publish(
                         "error" if target.problem and target.enabled else "disabled",
                         last_error=target.problem,
@@ -292,9 +293,13 @@ class Connector:
         published = (self.responder.online_fingerprints(), self.connection.open_channels)
         while not self.connection.closed.is_set():
             await _first_of(self.connection.closed, self.connection.drained, POLL_SECONDS)
-            if self.connection.closed.is_set() or self.connection.drain is not None:
-                # DRAIN: leave now, so the next connection (on another worker, behind a
-                # balancer) takes the instance's phones before this worker closes.
+            if self.connection.closed.is_set():
+                return False
+            drain = self.connection.drain
+            if drain is not None and drain.retry_after == 0:
+                # DRAIN "reconnect now": another worker is ready behind a balancer; the next
+                # connection takes the phones before this one closes (see _session). Any other
+                # DRAIN: stay, so open channels finish within the relay's grace.
                 return False
             if await sync_to_async(read_target)() != target:
                 return True
@@ -313,7 +318,8 @@ class Connector:
         deadline = None if timeout is None else time.monotonic() + timeout
         last_status = time.monotonic()
         while deadline is None or time.monotonic() < deadline:
-            await asyncio.sleep(POLL_SECONDS)
+            left = POLL_SECONDS if deadline is None else deadline - time.monotonic()
+            await asyncio.sleep(max(0.0, min(POLL_SECONDS, left)))
             if await sync_to_async(read_target)() != target:
                 self.attempt = 0
                 return

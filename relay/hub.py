@@ -147,6 +147,11 @@ class Hub:
             metrics.WORKER.labels(self.worker_id).set(1)
             log.info("relay worker %s started (inbox %s)", self.worker_id, self.inbox)
 
+    @property
+    def started(self) -> bool:
+        """Whether the hub has started (its inbox and tasks exist)."""
+        return self._started
+
     async def probe(self, within: float) -> str | None:
         """Send a message through the channel layer to our own inbox; None when it arrives."""
         try:
@@ -317,7 +322,8 @@ class Hub:
             answer = messages.refused(
                 message.get("cid"), message.get("ref"), "INSTANCE_OFFLINE", text
             )
-        elif message.get("type") == messages.FRAME:
+        elif message.get("type") in (messages.FRAME, messages.OPENED):
+            # An OPENED for an app socket that left: close the instance's end, or it lingers.
             answer = messages.gone(message.get("cid"), "PEER_GONE", text)
         else:
             return

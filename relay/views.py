@@ -21,8 +21,11 @@ def _layer_kind() -> str:
 @require_GET
 async def readyz(request):
     """Readiness: the channel layer carries a message to this worker and back, and the worker
-    is not draining (a balancer's health check then sends new sockets elsewhere)."""
+    is not draining. ``?balancer=1`` asks only "should new sockets come here?": a Redis outage
+    then answers 200 ``degraded``, because every worker shares the Redis, and taking them all
+    out would cut even the channels that stay inside one worker."""
     hub = get_hub()
+    for_balancer = request.GET.get("balancer") == "1"
     if hub.leaving:
         return JsonResponse(
             {
@@ -39,6 +42,9 @@ async def readyz(request):
     }
     if problem is not None:
         body["problem"] = problem
+        if for_balancer and hub.started:
+            body["status"] = "degraded"
+            return JsonResponse(body, status=200)
     return JsonResponse(body, status=200 if problem is None else 503)
 
 

@@ -171,10 +171,12 @@ class Connections:
     async def _retire(self, link: RelayLink) -> None:
         """Close a drained socket when its last channel has closed (or after the drain wait)."""
         deadline = asyncio.get_running_loop().time() + MAX_DRAIN_WAIT
-        while getattr(link, "open_channels", 0) and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110 - bounded poll
-            await asyncio.sleep(0.1)
-        with contextlib.suppress(Exception):
-            await link.close()
+        try:
+            while getattr(link, "in_use", 0) and asyncio.get_running_loop().time() < deadline:  # noqa: ASYNC110 - bounded poll
+                await asyncio.sleep(0.1)
+        finally:
+            with contextlib.suppress(Exception):
+                await link.close()
 
     async def _drop(self, url: str, link: RelayLink) -> None:
         if self._links.get(url) is link:
@@ -185,7 +187,9 @@ class Connections:
     async def close(self) -> None:
         """Close every socket."""
         for retiring in list(self._retiring):
-            retiring.cancel()
+            retiring.cancel()  # each closes its drained socket on the way out
+        if self._retiring:
+            await asyncio.gather(*self._retiring, return_exceptions=True)
         links, self._links = list(self._links.values()), {}
         for link in links:
             with contextlib.suppress(Exception):

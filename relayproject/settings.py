@@ -56,6 +56,10 @@ def _load_or_create_secret_key(path: Path) -> str:
         os.link(draft, path)
     except FileExistsError:
         key = path.read_text(encoding="utf-8").strip()
+    except OSError:  # a filesystem without hard links: create in place, exclusively
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(key)
     finally:
         draft.unlink()
     return key
@@ -196,6 +200,9 @@ if PULSE_REDIS_SENTINELS:
     PULSE_REDIS_HOST: dict | None = {
         "sentinels": PULSE_REDIS_SENTINELS,
         "master_name": PULSE_REDIS_SENTINEL_MASTER,
+        # An unreachable sentinel or master fails a connection in 5 s instead of hanging.
+        "sentinel_kwargs": {"socket_timeout": 5, "socket_connect_timeout": 5},
+        "socket_connect_timeout": 5,
         "protocol": 2,
         **({"password": PULSE_REDIS_PASSWORD} if PULSE_REDIS_PASSWORD else {}),
     }
@@ -309,7 +316,7 @@ PULSE_RELAY_DRAIN_NOTICE = env_int("PULSE_RELAY_DRAIN_NOTICE", 0, minimum=0)
 # The retry_after DRAIN carries; unset: 0 with a notice (another worker is ready: reconnect
 # now), else the grace (the same worker comes back).
 PULSE_RELAY_DRAIN_RETRY_AFTER = (
-    env_int("PULSE_RELAY_DRAIN_RETRY_AFTER", 0, minimum=0)
+    env_int("PULSE_RELAY_DRAIN_RETRY_AFTER", 0, minimum=0, maximum=86400)
     if os.environ.get("PULSE_RELAY_DRAIN_RETRY_AFTER", "").strip()
     else None
 )

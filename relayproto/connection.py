@@ -337,6 +337,11 @@ class AppConnection(RelayConnection):
         self._next_ref = 1
         self._pending: dict[int, asyncio.Future] = {}
 
+    @property
+    def in_use(self) -> int:
+        """Open channels plus CONNECTs waiting for their answer."""
+        return len(self._channels) + len(self._pending)
+
     @classmethod
     async def connect(
         cls, url: str, *, ca_file: str | os.PathLike[str] | None = None

@@ -44,6 +44,7 @@ class AppSocket(RelaySocket):
     async def on_connect(self) -> None:
         """Accept, counting the socket against its address's limit."""
         self.pending: dict[int, PendingOpen] = {}
+        self._lookups: set = set()
         self.ip_slot = False
         await super().on_connect()
 
@@ -62,6 +63,8 @@ class AppSocket(RelaySocket):
             self.ip_slot = False
             self.hub.app_sockets_per_ip.release(self.ip)
         self.pending.clear()
+        for task in list(self._lookups):
+            task.cancel()
 
     def count_data(self, length: int, end: ChannelEnd) -> None:
         """Count app-to-instance traffic, by path."""
@@ -167,14 +170,16 @@ class AppSocket(RelaySocket):
             await self._refuse(pending.ref, ErrorCode.ROUTING_UNAVAILABLE, ROUTING_AWAY)
 
     async def _remote_open_timed_out(self, cid: int, pending: PendingOpen) -> None:
-        """The instance's worker did not answer: it died after the instance's presence was
-        written. If the instance has registered elsewhere since (it reconnects within seconds),
-        ask there once; otherwise the instance is offline for now."""
+        """The instance's worker did not answer in 2 s: it died after the instance's presence
+        was written, or the OPEN was lost. Look the instance up again and ask once more (it
+        reconnects elsewhere within seconds); a second silence is INSTANCE_OFFLINE."""
         if not pending.retried:
             try:
                 address = await self.hub.locate_instance(pending.instance_id)
             except RoutingStoreAway:
                 address = None
+            if self.closed:
+                return
             local = self.hub.local_instance(pending.instance_id)
             if local is not None:
                 refusal = await local.open_channel(cid, self, pending.client, pending.routing_hash)
@@ -183,7 +188,10 @@ class AppSocket(RelaySocket):
                 else:
                     await self._opened(cid, pending.ref, local)
                 return
-            if address is not None and address.worker != pending.worker:
+            if address is not None:
+                # Another worker took the instance, or the same one lost the OPEN (pub/sub
+                # drops messages while Redis fails over): ask once more. A duplicate OPEN is
+                # refused at the instance's socket (same channel id) and its answer ignored.
                 pending.retried = True
                 await self._ask_remote(cid, pending, address)
                 return
@@ -216,9 +224,12 @@ class AppSocket(RelaySocket):
     async def housekeeping(self, now: float) -> None:
         """Time out opens nobody answered and handshakes the instance never answered."""
         for cid, pending in list(self.pending.items()):
-            if now > pending.deadline:
-                self.pending.pop(cid, None)
-                await self._remote_open_timed_out(cid, pending)
+            if now > pending.deadline and self.pending.get(cid) is pending:
+                del self.pending[cid]
+                # Off the hub's sweep: the look-up may wait for Redis.
+                task = self.hub.loop.create_task(self._remote_open_timed_out(cid, pending))
+                self._lookups.add(task)
+                task.add_done_callback(self._lookups.discard)
         for cid, end in list(self.channels.items()):
             if end.awaiting_peer and now - end.opened_at > self.hub.handshake_timeout:
                 metrics.HANDSHAKE_FAILURES.inc()

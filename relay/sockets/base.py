@@ -288,7 +288,8 @@ class RelaySocket(AsyncConsumer):
     async def forward(self, cid: int, end: ChannelEnd, data: bytes) -> None:
         """Hand a frame to the channel's other end (the hub picks the path)."""
         if not await self.hub.forward(self, cid, end.peer, data):
-            self.channels.pop(cid, None)
+            if self.channels.pop(cid, None) is not None:
+                self.channel_closed(cid, end)
             await self.send_frame_quietly(
                 encode_control(
                     Close(code=CloseReason.INTERNAL, message="relay cannot reach the peer"), cid

@@ -52,8 +52,12 @@ async def test_redis_away_for_five_seconds(cluster, phones):
     body = httpx.get(f"{running.workers[0].http_url}/readyz", timeout=5).json()
     assert body["status"] == "unavailable" and body["problem"]
 
-    # A channel inside the instance's worker opens through the balancer (its checks are all
-    # failing now, so it uses the same workers as backups, hashed the same way).
+    # The balancer keeps every worker in (its checks ask ?balancer=1: degraded, not down), so
+    # a new socket through it still lands on the instance's worker and its channel opens there.
+    for worker in running.workers:
+        check = httpx.get(f"{worker.http_url}/readyz?balancer=1", timeout=5)
+        assert check.status_code == 200 and check.json()["status"] == "degraded"
+    await caller.connections.close()
     assert await call(caller) == 200
     frame, error = await connect_elsewhere(running, holder, 2, caller)
     assert frame.type is FrameType.ERROR and error.code == ErrorCode.ROUTING_UNAVAILABLE

@@ -19,6 +19,8 @@ async def test_readyz_is_503_draining_from_the_first_moment(relay_app, licence_t
     response = await AsyncClient().get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "draining"
+    check = await AsyncClient().get("/readyz?balancer=1")
+    assert check.status_code == 503 and check.json()["status"] == "draining"
     metrics = (await AsyncClient().get("/metrics")).content.decode()
     assert "\nrelay_draining 1.0\n" in metrics
     await drain

@@ -31,6 +31,10 @@ async def test_readyz_reports_a_vanished_redis_with_503(settings, private_redis,
         response = await AsyncClient().get("/readyz")
         assert response.status_code == 503
         assert response.json()["status"] == "unavailable" and response.json()["problem"]
+        # A balancer's check: every worker shares this Redis, so none is taken out for it.
+        check = await AsyncClient().get("/readyz?balancer=1")
+        assert check.status_code == 200
+        assert check.json()["status"] == "degraded" and check.json()["problem"]
     finally:
         channel_layers.backends.pop("default", None)
 

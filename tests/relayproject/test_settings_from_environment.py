@@ -84,6 +84,8 @@ def test_redis_sentinel_settings_feed_the_channel_layer(tmp_path):
         {
             "sentinels": [["10.0.0.5", 26379], ["10.0.0.6", 26379], ["::1", 26380]],
             "master_name": "relay",
+            "sentinel_kwargs": {"socket_timeout": 5, "socket_connect_timeout": 5},
+            "socket_connect_timeout": 5,
             "protocol": 2,
             "password": "s3cret",
         }
