@@ -20,7 +20,7 @@ from instance import auditing
 from instance.devices import PairingRefused, directory
 from relayproto import handshake
 from relayproto.connection import OuterChannel, RelayError
-from relayproto.control import MAX_ROUTES, Open
+from relayproto.control import Open
 from relayproto.e2e import respond
 from relayproto.errors import ProtocolError
 from relayproto.handshake import Message1, Message2Payload
@@ -206,14 +206,7 @@ class Responder:
         hashes = await sync_to_async(directory().routing_hashes)()
         if not force and hashes == self._sent_routes:
             return
-        if len(hashes) > MAX_ROUTES:
-            log.warning(
-                "%d routing tokens do not fit one ROUTES frame (%d): the list is not updated",
-                len(hashes),
-                MAX_ROUTES,
-            )
-            return
-        await self.routes_sink(hashes)
+        await self.routes_sink(hashes)  # as many ROUTES frames as the list needs
         self._sent_routes = hashes
 
     def online_fingerprints(self) -> list[str]:

@@ -107,6 +107,7 @@ class Hub:
         self.idle_timeout = settings.PULSE_RELAY_IDLE_TIMEOUT
         self.ping_interval = settings.PULSE_RELAY_PING_INTERVAL
         self.max_channels = settings.PULSE_RELAY_MAX_CHANNELS_PER_INSTANCE
+        self.max_routes = settings.PULSE_RELAY_MAX_ROUTES
         self.instance_rate = settings.PULSE_RELAY_INSTANCE_BYTES_PER_SECOND
         self.connects_per_ip = KeyedBuckets(settings.PULSE_RELAY_CONNECTS_PER_IP_PER_MINUTE)
         self.app_sockets_per_ip = ConcurrencyCounter(settings.PULSE_RELAY_MAX_APP_SOCKETS_PER_IP)

@@ -309,6 +309,9 @@ PULSE_RELAY_HANDSHAKE_TIMEOUT = env_int("PULSE_RELAY_HANDSHAKE_TIMEOUT", 15, min
 PULSE_RELAY_IDLE_TIMEOUT = env_int("PULSE_RELAY_IDLE_TIMEOUT", 60, minimum=2)
 PULSE_RELAY_PING_INTERVAL = env_int("PULSE_RELAY_PING_INTERVAL", 25, minimum=1)
 PULSE_RELAY_DRAIN_GRACE = env_int("PULSE_RELAY_DRAIN_GRACE", 10, minimum=0)
+# Routing-token hashes the relay keeps per instance (ROUTES); above it, filtering is off for
+# that instance (its handshake still keeps strangers out). About 110 bytes each.
+PULSE_RELAY_MAX_ROUTES = env_int("PULSE_RELAY_MAX_ROUTES", 4096, minimum=1, maximum=1_000_000)
 # Behind a load balancer: seconds between failing /readyz and sending DRAIN, so the balancer's
 # health checks (deploy/haproxy: every 1 s, 2 failures) mark the worker down first and the
 # sockets DRAIN moves land on another worker. 0 (alone): DRAIN at once.

@@ -26,9 +26,9 @@ from relayproto.control import (
     Open,
     Register,
     RegisterAck,
-    Routes,
     decode_control,
     encode_control,
+    routes_frames,
 )
 from relayproto.errors import FrameError, ProtocolError
 from relayproto.frames import (
@@ -435,8 +435,10 @@ class InstanceConnection(RelayConnection):
         raise self.error or RelayError("HANDSHAKE_TIMEOUT", "the relay did not answer REGISTER")
 
     async def send_routes(self, hashes: list[str]) -> None:
-        """Tell the relay which routing tokens (by SHA-256) may CONNECT to this instance."""
-        await self.send_frame(encode_control(Routes(hashes=hashes)))
+        """Tell the relay which routing tokens (by SHA-256) may CONNECT to this instance, in
+        as many ROUTES frames as the list needs."""
+        for message in routes_frames(hashes):
+            await self.send_frame(encode_control(message))
 
     async def on_register_ack(self, ack: RegisterAck) -> None:
         """Registration accepted."""

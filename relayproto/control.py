@@ -148,7 +148,14 @@ def _nested(cls: type[_Schema]) -> Check:
 
 instance_id_check: Final = _pattern(_INSTANCE_ID, "1..64 characters of [A-Za-z0-9_-]")
 _sha256_hex: Final = _pattern(_HEX64, "64 lowercase hex digits (SHA-256)")
-MAX_ROUTES: Final = 56  # what fits the 4 KiB control payload
+MAX_ROUTES: Final = 56  # per ROUTES frame: what fits the 4 KiB control payload
+
+
+def _more(field: str, value: Any) -> bool | None:
+    """``more``: true when further ROUTES frames complete this list; false is the default."""
+    if type(value) is not bool:
+        raise _bad(field, "must be true or false")
+    return True if value else None
 
 
 def _hash_list(field: str, value: Any) -> tuple[str, ...]:
@@ -332,15 +339,32 @@ class Routes(ControlMessage):
     """ROUTES (instance → relay, channel 0): the SHA-256 of every routing token that may CONNECT.
 
     Once an instance sends ROUTES, the relay refuses a CONNECT whose token is not listed, before
-    it costs the instance a handshake; each ROUTES replaces the previous list.
+    it costs the instance a handshake; each complete list replaces the previous one. A list
+    longer than one frame holds (MAX_ROUTES) is sent as several frames, all but the last with
+    ``more`` true; the relay applies it when the last arrives.
     """
 
     hashes: tuple[str, ...]
+    more: bool | None = None
     FRAME_TYPE: ClassVar[FrameType] = FrameType.ROUTES
-    _CHECKS: ClassVar[dict[str, Check]] = {"hashes": _hash_list}
+    _CHECKS: ClassVar[dict[str, Check]] = {"hashes": _hash_list, "more": _more}
+    _OPTIONAL: ClassVar[frozenset[str]] = frozenset({"more"})
 
     def _to_dict(self) -> dict[str, Any]:
-        return {"hashes": list(self.hashes)}
+        out: dict[str, Any] = {"hashes": list(self.hashes)}
+        if self.more:
+            out["more"] = True
+        return out
+
+
+def routes_frames(hashes: list[str] | tuple[str, ...]) -> list[Routes]:
+    """A list of routing-token hashes of any length as ROUTES messages, in order."""
+    ordered = sorted(set(hashes))
+    chunks = [ordered[i : i + MAX_ROUTES] for i in range(0, len(ordered), MAX_ROUTES)] or [[]]
+    return [
+        Routes(hashes=tuple(chunk), more=True if n < len(chunks) - 1 else None)
+        for n, chunk in enumerate(chunks)
+    ]
 
 
 @dataclass(frozen=True, slots=True)

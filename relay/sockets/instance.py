@@ -29,6 +29,9 @@ class InstanceSocket(RelaySocket):
     instance_id: str | None = None
     # None until the instance sends ROUTES: then only listed routing tokens may CONNECT.
     routes: frozenset[str] | None = None
+    # A list arriving in several ROUTES frames (``more``), applied when the last one comes.
+    _routes_building: set[str] | None = None
+    _routes_overflowed = False
 
     async def on_connect(self) -> None:
         """Accept; the instance must REGISTER before anything else."""
@@ -40,7 +43,7 @@ class InstanceSocket(RelaySocket):
         if frame.type is FrameType.ROUTES and self.instance_id is not None:
             routes = decode_control(frame)
             assert isinstance(routes, Routes)
-            self.routes = frozenset(routes.hashes)
+            self._take_routes(routes)
             return
         if frame.type is not FrameType.REGISTER:
             await super().on_socket_control(frame)
@@ -104,6 +107,26 @@ class InstanceSocket(RelaySocket):
         cross = type(end.peer) is Address
         metrics.FRAMES_INSTANCE_TO_APP[cross].inc()
         metrics.BYTES_INSTANCE_TO_APP[cross].inc(length)
+
+    def _take_routes(self, routes: Routes) -> None:
+        """Collect a (possibly multi-frame) list; apply it when complete. A list over
+        PULSE_RELAY_MAX_ROUTES turns filtering off for this instance rather than refusing its
+        devices: the end-to-end handshake, not this list, is what keeps strangers out."""
+        if self._routes_building is None:
+            self._routes_building, self._routes_overflowed = set(), False
+        if not self._routes_overflowed:
+            self._routes_building.update(routes.hashes)
+            if len(self._routes_building) > self.hub.max_routes:
+                self._routes_overflowed = True
+                self._routes_building.clear()  # memory stays bounded whatever follows
+                events.limit_hit(
+                    "routes", "ROUTES", self.ip, f"over {self.hub.max_routes} routing tokens"
+                )
+        if routes.more:
+            return
+        complete, overflowed = self._routes_building, self._routes_overflowed
+        self._routes_building = None
+        self.routes = None if overflowed else frozenset(complete)
 
     def open_refusal(self, cid: int, routing_hash: str | None = None) -> tuple[str, str] | None:
         """Why a new channel cannot open on this instance, if it cannot."""
