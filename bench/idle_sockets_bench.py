@@ -3,9 +3,10 @@
 Run as ``.venv/bin/python bench/idle_sockets_bench.py [--sockets 10000] [--server uvicorn]``.
 It starts one relay-only worker (in-memory layer, per-address limits lifted because every
 socket comes from 127.0.0.1), reads its resident memory (VmRSS from /proc) once it has served
-a first socket, opens N ``/ws/app`` sockets that then stay idle (answering the relay's pings),
-reads VmRSS again after a settling pause, and prints the difference per socket. The client
-process holds the other end of every socket, so N is bounded by this shell's ``ulimit -n``.
+a first socket, opens N ``/ws/app`` sockets that greet it with one CONNECT and then stay
+idle (answering the relay's pings), reads VmRSS again after a settling pause, and prints
+the difference per socket. The client process holds the other end of every socket, so N is
+bounded by this shell's ``ulimit -n``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 import websockets  # noqa: E402
 
+from relayproto.control import Connect, encode_control  # noqa: E402
 from tests.harness.daphne_workers import (  # noqa: E402
     start_worker,
     wait_until_healthy,
@@ -30,6 +32,7 @@ from tests.harness.daphne_workers import (  # noqa: E402
 )
 
 OPEN_CONCURRENCY = 200
+HELLO = encode_control(Connect(ref=1, instance_id="nobody-home"))
 
 
 def rss_kib(pid: int) -> int:
@@ -47,9 +50,12 @@ async def open_idle(url: str, count: int) -> list:
 
     async def one() -> None:
         async with gate:
-            sockets.append(
-                await websockets.connect(url, compression=None, open_timeout=60, max_queue=4)
-            )
+            socket = await websockets.connect(url, compression=None, open_timeout=60, max_queue=4)
+            # Greet like a phone (a CONNECT; this instance is offline, the socket stays):
+            # a socket that never says hello is closed by the relay's hello timeout.
+            await socket.send(HELLO)
+            await socket.recv()
+            sockets.append(socket)
 
     await asyncio.gather(*(one() for _ in range(count)))
     return sockets
@@ -72,6 +78,7 @@ async def run(count: int, server: str, settle: float) -> dict:
                 "PULSE_ROLES": "relay",
                 "PULSE_RELAY_MAX_APP_SOCKETS_PER_IP": str(count * 2),
                 "PULSE_RELAY_CONNECTS_PER_IP_PER_MINUTE": str(count * 10),
+                "PULSE_RELAY_MAX_UNGREETED_PER_IP": str(OPEN_CONCURRENCY * 2),
                 "PULSE_LOG_LEVEL": "WARNING",
             },
         )

@@ -111,6 +111,8 @@ class Hub:
         self.instance_rate = settings.PULSE_RELAY_INSTANCE_BYTES_PER_SECOND
         self.connects_per_ip = KeyedBuckets(settings.PULSE_RELAY_CONNECTS_PER_IP_PER_MINUTE)
         self.app_sockets_per_ip = ConcurrencyCounter(settings.PULSE_RELAY_MAX_APP_SOCKETS_PER_IP)
+        self.hello_timeout = settings.PULSE_RELAY_HELLO_TIMEOUT
+        self.ungreeted_per_ip = ConcurrencyCounter(settings.PULSE_RELAY_MAX_UNGREETED_PER_IP)
         redis_host = settings.PULSE_REDIS_HOST
         if redis_host:
             self.presence: LocalPresence | RedisPresence = RedisPresence(

@@ -309,6 +309,11 @@ PULSE_RELAY_HANDSHAKE_TIMEOUT = env_int("PULSE_RELAY_HANDSHAKE_TIMEOUT", 15, min
 PULSE_RELAY_IDLE_TIMEOUT = env_int("PULSE_RELAY_IDLE_TIMEOUT", 60, minimum=2)
 PULSE_RELAY_PING_INTERVAL = env_int("PULSE_RELAY_PING_INTERVAL", 25, minimum=1)
 PULSE_RELAY_DRAIN_GRACE = env_int("PULSE_RELAY_DRAIN_GRACE", 10, minimum=0)
+# A socket must say hello (an instance REGISTER, a phone its first CONNECT) within this many
+# seconds, and an address may hold only so many sockets that have not: half-open sockets
+# cannot pile up.
+PULSE_RELAY_HELLO_TIMEOUT = env_int("PULSE_RELAY_HELLO_TIMEOUT", 10, minimum=1, maximum=3600)
+PULSE_RELAY_MAX_UNGREETED_PER_IP = env_int("PULSE_RELAY_MAX_UNGREETED_PER_IP", 16, minimum=1)
 # Routing-token hashes the relay keeps per instance (ROUTES); above it, filtering is off for
 # that instance (its handshake still keeps strangers out). About 110 bytes each.
 PULSE_RELAY_MAX_ROUTES = env_int("PULSE_RELAY_MAX_ROUTES", 4096, minimum=1, maximum=1_000_000)

@@ -191,6 +191,7 @@ def relay_app(settings, operator_key):
     from relayproject.asgi import application
 
     settings.PULSE_RELAY_HANDSHAKE_TIMEOUT = 2
+    settings.PULSE_RELAY_HELLO_TIMEOUT = 2
     return application
 
 

@@ -40,6 +40,7 @@ class AppSocket(RelaySocket):
     """``/ws/app``: a phone asks for channels to instances by id."""
 
     kind = "app"
+    hello = "CONNECT"
 
     async def on_connect(self) -> None:
         """Accept, counting the socket against its address's limit."""
@@ -109,6 +110,8 @@ class AppSocket(RelaySocket):
             return
         connect = decode_control(frame)
         assert isinstance(connect, Connect)
+        if not self.greeted:
+            self.greet()
         if self.hub.draining:
             await self._refuse(connect.ref, ErrorCode.SERVER_DRAINING, "the relay is shutting down")
             return

@@ -76,6 +76,7 @@ class RelaySocket(AsyncConsumer):
     """Common behaviour of both socket kinds: framing, forwarding, credit, heartbeats."""
 
     kind = "socket"
+    hello = "hello"  # the frame that greets: REGISTER (instance) or CONNECT (app)
     # Sockets of a worker share one inbox (see relay.hub); no channel-layer channel each.
     channel_layer_alias = "__relay_sockets_use_the_worker_inbox__"
 
@@ -108,6 +109,8 @@ class RelaySocket(AsyncConsumer):
         now = time.monotonic()
         self.connected_at = self.last_rx = self.last_ping = now
         self._ping_counter = 0
+        self.greeted = False
+        self.ungreeted_slot = False
         refusal = self.refusal()
         await self.base_send({"type": "websocket.accept"})
         if refusal is not None:
@@ -127,7 +130,26 @@ class RelaySocket(AsyncConsumer):
             return ErrorCode.SERVER_DRAINING, "the relay worker is shutting down; reconnect"
         if not self.hub.connects_per_ip.allow(self.ip):
             return ErrorCode.RATE_LIMITED, "too many connections from this address; slow down"
+        if not self.hub.ungreeted_per_ip.acquire(self.ip):
+            events.limit_hit("ungreeted_per_ip", ErrorCode.RATE_LIMITED, self.ip, "no hello yet")
+            return (
+                ErrorCode.RATE_LIMITED,
+                "too many sockets from this address that have not said hello (REGISTER or "
+                "CONNECT) yet",
+            )
+        self.ungreeted_slot = True
         return None
+
+    def greet(self) -> None:
+        """The socket said hello (REGISTER or its first CONNECT): the hello clock stops and
+        its address's slot for not-yet-greeted sockets is free again."""
+        self.greeted = True
+        self._release_ungreeted()
+
+    def _release_ungreeted(self) -> None:
+        if self.ungreeted_slot:
+            self.ungreeted_slot = False
+            self.hub.ungreeted_per_ip.release(self.ip)
 
     # --- sending --------------------------------------------------------------------------------
     async def send_frame(self, data: bytes) -> None:
@@ -171,6 +193,7 @@ class RelaySocket(AsyncConsumer):
             self.channels.pop(cid, None)
             self.channel_closed(cid, end)
             await self._notify_peer_closed(cid, end, reason, "the other end disconnected")
+        self._release_ungreeted()
         if getattr(self, "counted", False):
             self.counted = False
             self.hub.remove(self)
@@ -360,6 +383,12 @@ class RelaySocket(AsyncConsumer):
     async def housekeeping(self, now: float) -> None:
         """Called every second by the hub: idle timeout and pings."""
         if self.closed:
+            return
+        if not self.greeted and now - self.connected_at > self.hub.hello_timeout:
+            await self.close_with(
+                ErrorCode.HANDSHAKE_TIMEOUT,
+                f"no {self.hello} within {self.hub.hello_timeout} s of connecting",
+            )
             return
         if now - self.last_rx > self.hub.idle_timeout:
             await self.close_with(

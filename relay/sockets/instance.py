@@ -26,6 +26,7 @@ class InstanceSocket(RelaySocket):
     """``/ws/instance``: a home instance registers with its licence and receives channels."""
 
     kind = "instance"
+    hello = "REGISTER"
     instance_id: str | None = None
     # None until the instance sends ROUTES: then only listed routing tokens may CONNECT.
     routes: frozenset[str] | None = None
@@ -63,6 +64,7 @@ class InstanceSocket(RelaySocket):
         instance_id = admitted.licence.instance_id
         self.check_hint(instance_id)
         self.instance_id = instance_id
+        self.greet()
         await self.hub.register_instance(self, instance_id)
         if self.hub.instance_rate:
             self.bucket = TokenBucket(self.hub.instance_rate, self.hub.instance_rate)
@@ -201,13 +203,6 @@ class InstanceSocket(RelaySocket):
 
     async def housekeeping(self, now: float) -> None:
         """An instance that has not registered in time is closed."""
-        if (
-            not self.closed
-            and self.instance_id is None
-            and now - self.connected_at > self.hub.handshake_timeout
-        ):
-            await self.close_with(ErrorCode.HANDSHAKE_TIMEOUT, "no REGISTER in time")
-            return
         await super().housekeeping(now)
 
     async def on_cleanup(self) -> None:

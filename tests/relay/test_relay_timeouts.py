@@ -47,6 +47,7 @@ async def test_instance_that_never_registers_is_closed(relay_app):
 async def test_silent_socket_gets_pings_then_idle_timeout(relay_app, settings):
     settings.PULSE_RELAY_PING_INTERVAL = 1
     settings.PULSE_RELAY_IDLE_TIMEOUT = 3
+    settings.PULSE_RELAY_HELLO_TIMEOUT = 60  # this test is about idleness, not the hello
     app = FrameClient(relay_app, "/ws/app")
     await app.connect()
     first = await app.communicator.receive_output(3)
@@ -64,6 +65,7 @@ async def test_silent_socket_gets_pings_then_idle_timeout(relay_app, settings):
 async def test_socket_that_answers_keeps_its_connection(relay_app, settings):
     settings.PULSE_RELAY_PING_INTERVAL = 1
     settings.PULSE_RELAY_IDLE_TIMEOUT = 3
+    settings.PULSE_RELAY_HELLO_TIMEOUT = 60  # this test is about idleness, not the hello
     app = FrameClient(relay_app, "/ws/app")
     await app.connect()
     for _ in range(5):
