@@ -26,9 +26,10 @@ from django.conf import settings
 from relay import events, messages, metrics
 from relay.admission import Admission
 from relay.presence import Address, LocalPresence, RedisPresence
+from relay.shared_limits import SharedBuckets
 from relayproto.control import Drain, encode_control
 from relayproto.frames import ErrorCode
-from relayproto.ratelimit import ConcurrencyCounter, KeyedBuckets
+from relayproto.ratelimit import ConcurrencyCounter
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,6 @@ class Hub:
         self.max_channels = settings.PULSE_RELAY_MAX_CHANNELS_PER_INSTANCE
         self.max_routes = settings.PULSE_RELAY_MAX_ROUTES
         self.instance_rate = settings.PULSE_RELAY_INSTANCE_BYTES_PER_SECOND
-        self.connects_per_ip = KeyedBuckets(settings.PULSE_RELAY_CONNECTS_PER_IP_PER_MINUTE)
         self.app_sockets_per_ip = ConcurrencyCounter(settings.PULSE_RELAY_MAX_APP_SOCKETS_PER_IP)
         self.hello_timeout = settings.PULSE_RELAY_HELLO_TIMEOUT
         self.ungreeted_per_ip = ConcurrencyCounter(settings.PULSE_RELAY_MAX_UNGREETED_PER_IP)
@@ -117,17 +117,30 @@ class Hub:
         if redis_host:
             self.presence: LocalPresence | RedisPresence = RedisPresence(
                 redis_host,
-                f"{settings.CHANNEL_LAYERS['default']['CONFIG'].get('prefix', 'pulse')}:relay",
+                self._prefix(),
                 INSTANCE_TTL,
                 WORKER_TTL,
             )
         else:
             self.presence = LocalPresence()
+        # Sockets plus CONNECTs per address, counted over every worker (relay.shared_limits).
+        self.connects_per_ip = SharedBuckets(
+            getattr(self.presence, "redis", None),
+            self._prefix(),
+            "connects",
+            settings.PULSE_RELAY_CONNECTS_PER_IP_PER_MINUTE,
+        )
         self._started = False
         self._start_lock = asyncio.Lock()
         self._tasks: list[asyncio.Task] = []
         self.last_redis_error: str | None = None
         self._probes: dict[str, asyncio.Future] = {}
+
+    @staticmethod
+    def _prefix() -> str:
+        """Where this relay's keys live in Redis (shared by its workers)."""
+        config = settings.CHANNEL_LAYERS["default"].get("CONFIG", {})
+        return f"{config.get('prefix', 'pulse')}:relay"
 
     # --- lifecycle ------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -344,10 +357,17 @@ class Hub:
             log.warning("relay presence refresh failed: %s", exc)
 
     async def _keep_presence(self) -> None:
+        rounds = 0
         while True:
             await asyncio.sleep(REFRESH_SECONDS)
             await self._refresh_presence()
             await self._close_channels_of_dead_workers()
+            if rounds % 5 == 0:  # every 10 s: the share of a shared limit a worker keeps alone
+                try:
+                    self.connects_per_ip.set_workers(await self.presence.live_workers())
+                except Exception as exc:
+                    self.note_redis_error(exc)
+            rounds += 1
 
     async def _close_channels_of_dead_workers(self) -> None:
         remote_workers = {

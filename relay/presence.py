@@ -94,6 +94,18 @@ class RedisPresence:
         self.worker_ttl = worker_ttl
         self._delete_if_ours = self._redis.register_script(_DELETE_IF_OURS)
 
+    @property
+    def redis(self):
+        """The client, for other shared state of the relay (relay.shared_limits)."""
+        return self._redis
+
+    async def live_workers(self) -> int:
+        """How many workers renewed their liveness key lately."""
+        count = 0
+        async for _key in self._redis.scan_iter(match=self._worker_key("*"), count=100):
+            count += 1
+        return count
+
     def _instance_key(self, instance_id: str) -> str:
         return f"{self.prefix}:presence:{instance_id}"
 

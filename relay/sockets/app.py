@@ -49,9 +49,9 @@ class AppSocket(RelaySocket):
         self.ip_slot = False
         await super().on_connect()
 
-    def refusal(self) -> tuple[str, str] | None:
+    async def refusal(self) -> tuple[str, str] | None:
         """Also refuse an address with too many open app sockets."""
-        refusal = super().refusal()
+        refusal = await super().refusal()
         if refusal is None:
             if not self.hub.app_sockets_per_ip.acquire(self.ip):
                 return ErrorCode.RATE_LIMITED, "too many open app sockets from this address"
@@ -115,7 +115,7 @@ class AppSocket(RelaySocket):
         if self.hub.draining:
             await self._refuse(connect.ref, ErrorCode.SERVER_DRAINING, "the relay is shutting down")
             return
-        if not self.hub.connects_per_ip.allow(self.ip):
+        if not await self.hub.connects_per_ip.allow(self.ip):
             events.limit_hit("connects_per_ip", ErrorCode.RATE_LIMITED, self.ip, "CONNECT")
             await self._refuse(connect.ref, ErrorCode.RATE_LIMITED, "too many connects; slow down")
             return

@@ -111,7 +111,7 @@ class RelaySocket(AsyncConsumer):
         self._ping_counter = 0
         self.greeted = False
         self.ungreeted_slot = False
-        refusal = self.refusal()
+        refusal = await self.refusal()
         await self.base_send({"type": "websocket.accept"})
         if refusal is not None:
             self.closed = True
@@ -124,11 +124,11 @@ class RelaySocket(AsyncConsumer):
         self.hub.add(self)
         metrics.SOCKETS.labels(self.kind).inc()
 
-    def refusal(self) -> tuple[str, str] | None:
+    async def refusal(self) -> tuple[str, str] | None:
         """Why this socket may not stay (code, message), checked before any frame is read."""
         if self.hub.draining:
             return ErrorCode.SERVER_DRAINING, "the relay worker is shutting down; reconnect"
-        if not self.hub.connects_per_ip.allow(self.ip):
+        if not await self.hub.connects_per_ip.allow(self.ip):
             return ErrorCode.RATE_LIMITED, "too many connections from this address; slow down"
         if not self.hub.ungreeted_per_ip.acquire(self.ip):
             events.limit_hit("ungreeted_per_ip", ErrorCode.RATE_LIMITED, self.ip, "no hello yet")
