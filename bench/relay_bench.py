@@ -136,11 +136,13 @@ async def connect(url: str):
 
 
 async def recv_frame(ws):
-    """Next frame that is not a relay PING."""
+    """Next frame that is not a relay PING (answered, as endpoints must: the relay counts
+    what a socket has read by its PONGs)."""
     while True:
         frame = decode_frame(await ws.recv(), max_payload=4 << 20)
         if frame.type is not FrameType.PING:
             return frame
+        await ws.send(encode_frame(FrameType.PONG, 0, bytes(frame.payload)))
 
 
 async def open_relay_channel(instance_url: str, app_url: str, token: str):

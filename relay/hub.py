@@ -112,6 +112,11 @@ class Hub:
         self.instance_rate = settings.PULSE_RELAY_INSTANCE_BYTES_PER_SECOND
         self.app_sockets_per_ip = ConcurrencyCounter(settings.PULSE_RELAY_MAX_APP_SOCKETS_PER_IP)
         self.hello_timeout = settings.PULSE_RELAY_HELLO_TIMEOUT
+        self.output_high_water = settings.PULSE_RELAY_OUTPUT_HIGH_WATER
+        self.output_hard_limit = max(
+            settings.PULSE_RELAY_OUTPUT_HARD_LIMIT, 2 * settings.PULSE_RELAY_OUTPUT_HIGH_WATER
+        )
+        self.output_stall_timeout = settings.PULSE_RELAY_OUTPUT_STALL_TIMEOUT
         self.ungreeted_per_ip = ConcurrencyCounter(settings.PULSE_RELAY_MAX_UNGREETED_PER_IP)
         redis_host = settings.PULSE_REDIS_HOST
         if redis_host:

@@ -36,6 +36,10 @@ HANDSHAKE_FAILURES = Counter(
     "relay_handshake_timeouts_total", "Channels closed because the handshake did not complete."
 )
 
+OUTPUT_STALLS = Counter(
+    "relay_output_stalls_total",
+    "Sockets that passed the output high-water mark (the relay held their credit).",
+)
 REDIS_ERRORS = Counter(
     "relay_redis_errors_total",
     "Failed Redis calls (channel layer and presence), by operation.",

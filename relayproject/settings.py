@@ -309,6 +309,18 @@ PULSE_RELAY_HANDSHAKE_TIMEOUT = env_int("PULSE_RELAY_HANDSHAKE_TIMEOUT", 15, min
 PULSE_RELAY_IDLE_TIMEOUT = env_int("PULSE_RELAY_IDLE_TIMEOUT", 60, minimum=2)
 PULSE_RELAY_PING_INTERVAL = env_int("PULSE_RELAY_PING_INTERVAL", 25, minimum=1)
 PULSE_RELAY_DRAIN_GRACE = env_int("PULSE_RELAY_DRAIN_GRACE", 10, minimum=0)
+# What a socket may leave unread (bytes the relay wrote that no PONG has confirmed yet): past
+# the high-water mark the relay holds the credit it grants, past the hard limit, or stalled that
+# long, the socket is closed with OUTPUT_STALLED. Bounds a worker's memory whatever peers do.
+PULSE_RELAY_OUTPUT_HIGH_WATER = env_int(
+    "PULSE_RELAY_OUTPUT_HIGH_WATER", 8 << 20, minimum=2 << 20, maximum=1 << 30
+)
+PULSE_RELAY_OUTPUT_HARD_LIMIT = env_int(
+    "PULSE_RELAY_OUTPUT_HARD_LIMIT", 32 << 20, minimum=4 << 20, maximum=4 << 30
+)
+PULSE_RELAY_OUTPUT_STALL_TIMEOUT = env_int(
+    "PULSE_RELAY_OUTPUT_STALL_TIMEOUT", 30, minimum=1, maximum=3600
+)
 # A socket must say hello (an instance REGISTER, a phone its first CONNECT) within this many
 # seconds, and an address may hold only so many sockets that have not: half-open sockets
 # cannot pile up.

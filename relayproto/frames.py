@@ -77,6 +77,7 @@ class ErrorCode(StrEnum):
     WINDOW_EXCEEDED = "WINDOW_EXCEEDED"
     HANDSHAKE_TIMEOUT = "HANDSHAKE_TIMEOUT"
     IDLE_TIMEOUT = "IDLE_TIMEOUT"
+    OUTPUT_STALLED = "OUTPUT_STALLED"
     INTERNAL = "INTERNAL"
 
 
@@ -100,6 +101,7 @@ WS_CLOSE_CODES: Final[dict[ErrorCode, int]] = {
     ErrorCode.WINDOW_EXCEEDED: 4023,
     ErrorCode.HANDSHAKE_TIMEOUT: 4030,
     ErrorCode.IDLE_TIMEOUT: 4031,
+    ErrorCode.OUTPUT_STALLED: 4032,
 }
 """WebSocket close code (4000-4999; daphne refuses 1013) for each error that ends a socket."""
 

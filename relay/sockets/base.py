@@ -13,6 +13,7 @@ import logging
 import secrets
 import struct
 import time
+from collections import deque
 from dataclasses import dataclass
 
 from channels.consumer import AsyncConsumer
@@ -26,11 +27,13 @@ from relayproto.client_address import client_address
 from relayproto.control import Close, CloseReason, Error, decode_control, encode_control
 from relayproto.errors import FrameError, ProtocolError
 from relayproto.frames import (
+    MAX_WINDOW,
     WS_CLOSE_CODES,
     ErrorCode,
     FrameType,
     decode_credit,
     decode_frame,
+    encode_credit,
     encode_ping,
     peek_header,
 )
@@ -55,7 +58,15 @@ class ChannelEnd:
     unacked: int = 0
     # App side only: the instance has not answered yet, so the handshake clock runs.
     awaiting_peer: bool = False
+    # Credit this socket granted while it was not reading (see RelaySocket output bound).
+    held_credit: int = 0
 
+
+# The output bound: after every PROBE_EVERY bytes written to a socket the relay sends a PING
+# whose payload starts with PROBE_TAG; its PONG proves the peer read everything before it
+# (frames arrive in order). Housekeeping PINGs carry a counter starting with a zero byte.
+PROBE_EVERY = 1 << 20
+PROBE_TAG = 0xFE
 
 RETRY_LATER = (ErrorCode.RATE_LIMITED, ErrorCode.SERVER_DRAINING, ErrorCode.ROUTING_UNAVAILABLE)
 
@@ -109,6 +120,12 @@ class RelaySocket(AsyncConsumer):
         now = time.monotonic()
         self.connected_at = self.last_rx = self.last_ping = now
         self._ping_counter = 0
+        self.out_written = 0
+        self.out_confirmed = 0
+        self._next_probe_at = PROBE_EVERY
+        self._probe_seq = 0
+        self._probes: deque[tuple[bytes, int]] = deque()
+        self.stalled_since: float | None = None
         self.greeted = False
         self.ungreeted_slot = False
         refusal = await self.refusal()
@@ -153,8 +170,66 @@ class RelaySocket(AsyncConsumer):
 
     # --- sending --------------------------------------------------------------------------------
     async def send_frame(self, data: bytes) -> None:
-        """Send one binary frame to this socket."""
+        """Send one binary frame to this socket, keeping the books of what it has read."""
         await self.base_send({"type": "websocket.send", "bytes": data})
+        self.out_written += len(data)
+        if self.out_written >= self._next_probe_at:
+            await self._probe()
+
+    # --- the output bound -------------------------------------------------------------------------
+    async def _probe(self) -> None:
+        self._probe_seq += 1
+        payload = bytes([PROBE_TAG]) + self._probe_seq.to_bytes(7, "big")
+        ping = encode_ping(payload)
+        await self.base_send({"type": "websocket.send", "bytes": ping})
+        self.out_written += len(ping)
+        self._next_probe_at = self.out_written + PROBE_EVERY
+        self._probes.append((payload, self.out_written))
+        if self.stalled_since is None and self.unread > self.hub.output_high_water:
+            self.stalled_since = time.monotonic()
+            metrics.OUTPUT_STALLS.inc()
+
+    @property
+    def unread(self) -> int:
+        """Bytes written to this socket that no PONG has confirmed as read."""
+        return self.out_written - self.out_confirmed
+
+    async def _confirmed(self, payload: bytes) -> None:
+        """A probe's PONG: everything written before that PING has been read."""
+        while self._probes:
+            probe, offset = self._probes.popleft()
+            if probe == payload:
+                self.out_confirmed = offset
+                break
+        if self.stalled_since is None:
+            return
+        if self.unread <= self.hub.output_high_water // 2:
+            self.stalled_since = None
+            await self._release_held_credit()
+        else:
+            self.stalled_since = time.monotonic()  # progress: the stall clock starts again
+
+    async def _release_held_credit(self) -> None:
+        for cid, end in list(self.channels.items()):
+            held, end.held_credit = end.held_credit, 0
+            while held > 0 and cid in self.channels:
+                step = min(held, MAX_WINDOW)
+                await self.forward(cid, end, encode_credit(cid, step))
+                held -= step
+
+    async def _check_output(self, now: float) -> bool:
+        """Close a socket that stopped reading; True when it did."""
+        if self.stalled_since is None:
+            return False
+        if self.unread > self.hub.output_hard_limit:
+            why = f"{self.unread} unread bytes passed the limit of {self.hub.output_hard_limit}"
+        elif now - self.stalled_since > self.hub.output_stall_timeout:
+            why = f"nothing read for {self.hub.output_stall_timeout} s"
+        else:
+            return False
+        events.limit_hit("output", ErrorCode.OUTPUT_STALLED, self.ip, why)
+        await self.close_with(ErrorCode.OUTPUT_STALLED, f"this socket stopped reading: {why}")
+        return True
 
     async def send_frame_quietly(self, data: bytes) -> None:
         """Send a frame, ignoring a socket that is already gone."""
@@ -271,6 +346,11 @@ class RelaySocket(AsyncConsumer):
             if end is None:
                 return  # credit for a channel that just closed has nothing left to unlock
             increment = decode_credit(frame.payload)
+            if self.stalled_since is not None:
+                # It grants credit but does not read what it was sent: hold the credit, so the
+                # other end cannot fill this worker's memory on its behalf.
+                end.held_credit += increment
+                return
             await self.before_credit(increment)
             await self.forward(frame.channel_id, end, data)
         elif frame_type is FrameType.CLOSE:
@@ -283,7 +363,9 @@ class RelaySocket(AsyncConsumer):
         elif frame_type is FrameType.PING:
             await self.send_frame(encode_ping(bytes(frame.payload), pong=True))
         elif frame_type is FrameType.PONG:
-            return
+            payload = bytes(frame.payload)
+            if payload and payload[0] == PROBE_TAG:
+                await self._confirmed(payload)
         else:
             await self.on_socket_control(frame)
 
@@ -329,7 +411,15 @@ class RelaySocket(AsyncConsumer):
         frame_type = data[1]
         if frame_type == CREDIT:
             (increment,) = _U32.unpack_from(data, _HEADER_SIZE)
-            end.unacked = max(0, end.unacked - increment)
+            if increment > end.unacked:
+                # Credit for bytes this socket never sent: pass on only what is in flight, so
+                # the sender's allowance stays what the relay's books say. Otherwise a receiver
+                # granting ahead gets an honest sender closed with WINDOW_EXCEEDED.
+                increment = end.unacked
+                if increment == 0:
+                    return
+                data = encode_credit(cid, increment)
+            end.unacked -= increment
         elif frame_type == DATA:
             end.awaiting_peer = False
         elif frame_type == CLOSE:
@@ -339,6 +429,9 @@ class RelaySocket(AsyncConsumer):
             await self.send_frame(data)
         except Exception:
             log.debug("deliver to closed socket %s ignored", self.socket_id)
+            return
+        if self.stalled_since is not None and self.unread > self.hub.output_hard_limit:
+            await self._check_output(time.monotonic())
 
     async def peer_gone(self, cid: int, code: str, message: str) -> None:
         """The channel's other end went away: tell this socket with CLOSE."""
@@ -383,6 +476,8 @@ class RelaySocket(AsyncConsumer):
     async def housekeeping(self, now: float) -> None:
         """Called every second by the hub: idle timeout and pings."""
         if self.closed:
+            return
+        if await self._check_output(now):
             return
         if not self.greeted and now - self.connected_at > self.hub.hello_timeout:
             await self.close_with(

@@ -28,7 +28,8 @@ class FrameClient:
         await self.communicator.send_to(bytes_data=data)
 
     async def recv(self, timeout: float = 3.0) -> Frame:
-        """Receive one frame, skipping relay PINGs; fail if the socket closes instead."""
+        """Receive one frame, answering relay PINGs as endpoints must; fail if the socket
+        closes instead."""
         while True:
             message = await self.communicator.receive_output(timeout)
             if message["type"] == "websocket.close":
@@ -37,6 +38,7 @@ class FrameClient:
             frame = decode_frame(message["bytes"])
             if frame.type is not FrameType.PING:
                 return frame
+            await self.send(encode_frame(FrameType.PONG, 0, bytes(frame.payload)))
 
     async def recv_control(self, timeout: float = 3.0):
         """Receive a frame and decode its control payload: (frame, message)."""

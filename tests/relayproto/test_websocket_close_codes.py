@@ -38,6 +38,7 @@ def test_required_error_codes_exist():
         "WINDOW_EXCEEDED",
         "HANDSHAKE_TIMEOUT",
         "IDLE_TIMEOUT",
+        "OUTPUT_STALLED",
         "UNAUTHORIZED",
         "INTERNAL",
     ]
