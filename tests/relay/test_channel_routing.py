@@ -93,9 +93,12 @@ async def test_credit_frames_are_forwarded_to_the_sender(relay_app, licence_toke
     app = FrameClient(relay_app, "/ws/app")
     await app.connect()
     cid = await open_channel(app, instance, "home-1")
+    await app.send(data_frame(cid, b"p" * 4096))
+    await instance.recv()
     await instance.send(encode_credit(cid, 4096))
     frame = await app.recv()
     assert frame.type is FrameType.CREDIT and frame.channel_id == cid
+    assert int.from_bytes(bytes(frame.payload), "big") == 4096
     await app.close()
     await instance.close()
 
