@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable
 
 from relayclient import errors
 from relayclient.channel import Channel
@@ -101,14 +101,28 @@ class Response:
         await self.aclose()
 
 
-class EventStream:
-    """Server-sent events, delivered one by one as each event's blank line arrives."""
+# Reopens an event stream with a Last-Event-ID (None: from the start): a new channel and stream.
+Reopen = Callable[[str | None], Awaitable[tuple[Channel, Stream]]]
+RESUME_ATTEMPTS = 5
+DEFAULT_RETRY_SECONDS = 1.0  # until the stream sets its own with a `retry:` field
+MAX_RETRY_SECONDS = 30.0
 
-    def __init__(self, channel: Channel, stream: Stream) -> None:
+
+class EventStream:
+    """Server-sent events, delivered one by one as each event's blank line arrives. When the
+    channel dies under it (a relay worker stopped, the network dropped), it opens the stream
+    again with ``Last-Event-ID``, as a browser's EventSource does, up to RESUME_ATTEMPTS times
+    in a row; ``resumed`` counts how often it did."""
+
+    def __init__(self, channel: Channel, stream: Stream, reopen: Reopen | None = None) -> None:
         self._channel = channel
         self._stream = stream
         self._parser = SSEParser()
         self._ready: list[SSEEvent] = []
+        self._reopen = reopen
+        self._retry_seconds = DEFAULT_RETRY_SECONDS
+        self._losses = 0  # losses in a row with no event between them
+        self.resumed = 0
         self.status = stream.response.status if stream.response else 0
 
     @property
@@ -126,17 +140,55 @@ class EventStream:
             try:
                 chunk = await self._stream.read()
             except (ProtocolError, ConnectionError) as exc:
+                failure = self._channel.failure(exc, self._stream)
                 await self.aclose()
-                raise self._channel.failure(exc, self._stream) from exc
+                if self._reopen is None or failure.code not in errors.CHANNEL_DIED:
+                    raise failure from exc
+                await self._resume(failure)
+                continue
             if not chunk:
                 await self.aclose()
                 raise StopAsyncIteration
             try:
-                self._ready.extend(self._parser.feed(chunk))
+                events = self._parser.feed(chunk)
             except ClientError:
                 await self.aclose()
                 raise
+            for event in events:
+                if event.retry is not None:
+                    self._retry_seconds = min(event.retry / 1000, MAX_RETRY_SECONDS)
+            if events:
+                self._losses = 0
+            self._ready.extend(events)
         return self._ready.pop(0)
+
+    async def _resume(self, lost: ClientError) -> None:
+        """Open the stream again from the last event id; raise after RESUME_ATTEMPTS losses
+        or failed reopenings in a row with no event between them."""
+        assert self._reopen is not None
+        last_id = self._parser.last_event_id
+        failure = lost
+        while self._losses < RESUME_ATTEMPTS:
+            delay = min(self._retry_seconds * 2**self._losses, MAX_RETRY_SECONDS)
+            self._losses += 1
+            await asyncio.sleep(delay)
+            try:
+                self._channel, self._stream = await self._reopen(last_id)
+            except ClientError as exc:
+                if exc.code not in errors.CHANNEL_DIED | {errors.INSTANCE_OFFLINE}:
+                    raise
+                failure = exc
+                continue
+            # An event cut off by the loss is dropped, as the SSE rules say; the id carries on.
+            self._parser = SSEParser(self._parser.max_event_bytes)
+            self._parser.last_event_id = self._parser._id_buffer = last_id
+            self.resumed += 1
+            return
+        raise ClientError(
+            failure.code,
+            f"{failure.message} (the event stream was lost and {RESUME_ATTEMPTS} attempts in a "
+            f"row to resume it with Last-Event-ID {last_id!r} failed)",
+        )
 
     async def aclose(self) -> None:
         """Stop listening and close the channel."""

@@ -47,9 +47,7 @@ from relayproto.stream_events import ChannelClosed, ConnectionTerminated, PairRe
 HeaderList = Iterable[tuple[str, str]]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
-# Failures that mean the channel (or its socket) died under a call, not that the instance said
-# no: a retry over a fresh channel may well succeed.
-CHANNEL_DIED = frozenset({errors.CHANNEL_LOST, errors.RELAY_UNREACHABLE})
+CHANNEL_DIED = errors.CHANNEL_DIED
 
 
 def default_device_name() -> str:
@@ -373,10 +371,23 @@ class RelayClient:
         *,
         headers: HeaderList = (),
         last_event_id: str | None = None,
+        resume: bool = True,
     ) -> EventStream:
-        """Subscribe to a ``text/event-stream``; iterate the result for events as they come."""
-        headers = [(k.lower(), v) for k, v in headers]
-        headers.append(("accept", "text/event-stream"))
+        """Subscribe to a ``text/event-stream``; iterate the result for events as they come.
+        With ``resume`` (the default) a stream whose channel dies is opened again with
+        ``Last-Event-ID`` (see EventStream)."""
+        base = [(k.lower(), v) for k, v in headers if k.lower() != "last-event-id"]
+
+        async def reopen(event_id: str | None) -> tuple[Channel, Stream]:
+            return await self._open_event_stream(server, path, base, event_id)
+
+        channel, stream = await reopen(last_event_id)
+        return EventStream(channel, stream, reopen if resume else None)
+
+    async def _open_event_stream(
+        self, server: str | None, path: str, base: list, last_event_id: str | None
+    ) -> tuple[Channel, Stream]:
+        headers = [*base, ("accept", "text/event-stream")]
         if last_event_id is not None:
             headers.append(("last-event-id", last_event_id))
         channel, stream = await self._open(server, StreamKind.SSE, "GET", path, headers, end=True)
@@ -399,7 +410,7 @@ class RelayClient:
             if isinstance(exc, ProtocolError | ConnectionError):
                 raise channel.failure(exc, stream) from exc
             raise
-        return EventStream(channel, stream)
+        return channel, stream
 
     async def websocket(
         self,

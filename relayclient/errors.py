@@ -45,3 +45,7 @@ NOT_EVENT_STREAM = "NOT_EVENT_STREAM"
 EVENT_TOO_LARGE = "EVENT_TOO_LARGE"
 WEBSOCKET_REFUSED = "WEBSOCKET_REFUSED"
 PROTOCOL_FAILURE = "PROTOCOL_FAILURE"
+
+# Failures that mean the channel (or its socket) died under a call, not that the instance said
+# no: a retry over a fresh channel may well succeed.
+CHANNEL_DIED = frozenset({CHANNEL_LOST, RELAY_UNREACHABLE})

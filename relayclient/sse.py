@@ -29,7 +29,8 @@ class SSEParser:
 
     def __init__(self, max_event_bytes: int = MAX_EVENT_BYTES) -> None:
         self.max_event_bytes = max_event_bytes
-        self.last_event_id: str | None = None
+        self.last_event_id: str | None = None  # of the last event dispatched (for resuming)
+        self._id_buffer: str | None = None  # set by `id:` lines, committed on dispatch
         self._decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         self._pending = ""  # text not yet ended by a line break
         self._skip_lf = False  # the last chunk ended with CR: a leading LF belongs to it
@@ -96,12 +97,13 @@ class SSEParser:
                 )
         elif name == "id":
             if "\0" not in value:
-                self.last_event_id = value
+                self._id_buffer = value
         elif name == "retry" and value.isascii() and value.isdigit():
             self._retry = int(value)
         return None
 
     def _dispatch(self) -> SSEEvent | None:
+        self.last_event_id = self._id_buffer
         data, event_type, retry = self._data, self._event_type, self._retry
         self._data, self._event_type, self._size, self._retry = [], "", 0, None
         if not data:
