@@ -98,6 +98,19 @@ class RequestTooLarge(TunnelError):
     reset_code = ResetCode.TOO_LARGE
 
 
+class TrailersRefused(TunnelError):
+    """The phone ended its request body with trailers, which the upstream client (httpx)
+    cannot send: refused rather than dropped (400)."""
+
+    status = 400
+    reset_code = ResetCode.REFUSED
+
+
+# A response header the tunnel adds when the target announced trailers (``Trailer:``): they
+# cannot reach the phone (httpx does not expose a response's trailers), and it should know.
+TRAILERS_DROPPED = "x-pulse-trailers-dropped"
+
+
 class RateLimited(TunnelError):
     """The device is over PULSE_RELAY_DEVICE_REQUESTS_PER_MINUTE (429)."""
 
@@ -148,11 +161,15 @@ def response_headers(headers: Iterable[tuple[str | bytes, str | bytes]]) -> Head
         for name, value in headers
     ]
     named = _connection_tokens(pairs)
-    return [
+    kept = [
         (name, value)
         for name, value in pairs
         if not _is_hop_by_hop(name, named) and name not in WEBSOCKET_HANDSHAKE
     ]
+    announced = [value for name, value in pairs if name == "trailer"]
+    if announced:
+        kept.append((TRAILERS_DROPPED, ", ".join(announced)))
+    return kept
 
 
 class RequestBody:
@@ -185,6 +202,12 @@ class RequestBody:
             raise PeerGone(str(exc)) from exc
         if not chunk:
             self.finished.set()
+            if self.stream.trailers:
+                names = ", ".join(sorted({name for name, _ in self.stream.trailers}))
+                raise TrailersRefused(
+                    f"the request ended with trailers ({names}), which the tunnel cannot pass "
+                    "to the instance's service: send them as headers"
+                )
             return b""
         self.received += len(chunk)
         if self.received > self.limit:
