@@ -41,10 +41,11 @@ lint: $(VENV)/.dev-installed
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache --no-logo
 
-## fuzz: throw random and mutated bytes at every protocol decoder (FUZZ_SECONDS, default 60)
-FUZZ_SECONDS ?= 60
+## fuzz: random and mutated bytes at every protocol decoder, at least FUZZ_MIN_INPUTS (10^6) each
+FUZZ_SECONDS ?= 300
+FUZZ_MIN_INPUTS ?= 1000000
 fuzz: $(VENV)/.dev-installed
-	$(BIN)/python fuzz/fuzz_decoders.py --seconds $(FUZZ_SECONDS)
+	$(BIN)/python fuzz/fuzz_decoders.py --seconds $(FUZZ_SECONDS) --min-inputs $(FUZZ_MIN_INPUTS)
 
 ## bench: record sealing against raw ChaCha20-Poly1305, the relay against direct TCP, memory per idle socket
 bench: $(VENV)/.dev-installed

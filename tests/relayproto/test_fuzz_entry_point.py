@@ -59,3 +59,44 @@ def test_a_foreign_exception_fails_the_run(fuzz_module, monkeypatch, capsys):
 
 def test_unknown_targets_are_a_usage_error(fuzz_module):
     assert fuzz_module.main(["--target", "nope", "--no-atheris"]) == 2
+
+
+def test_the_mutation_engine_counts_inputs_per_decoder(fuzz_module, capsys):
+    status = fuzz_module.main(
+        ["--seconds", "1", "--engine", "mutation", "--min-inputs", "1000", "--seed", "3"]
+    )
+    out = capsys.readouterr().out
+    assert status == 0
+    counts = [
+        int(line.split()[-2].replace(",", ""))
+        for line in out.splitlines()
+        if "inputs" in line and line.startswith("  ")
+    ]
+    assert len(counts) == len(fuzz_module.load_targets()) and min(counts) >= 1000
+
+
+def test_a_minimum_the_time_cannot_reach_is_exit_3(fuzz_module, capsys):
+    status = fuzz_module.main(
+        [
+            "--seconds",
+            "0.2",
+            "--engine",
+            "mutation",
+            "--min-inputs",
+            str(10**9),
+            "--target",
+            "frames.decode_frame",
+        ]
+    )
+    assert status == 3
+    assert "not every decoder reached" in capsys.readouterr().out
+
+
+def test_mutations_stay_near_valid_encodings(fuzz_module):
+    import random
+
+    rng = random.Random(5)
+    seed = bytes(range(40))
+    near = [fuzz_module._mutate(rng, [seed]) for _ in range(2000)]
+    assert sum(m[:4] == seed[:4] for m in near) > 800  # most keep the valid header
+    assert len(set(near)) > 1500
