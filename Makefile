@@ -44,8 +44,10 @@ lint: $(VENV)/.dev-installed
 ## fuzz: random and mutated bytes at every protocol decoder, at least FUZZ_MIN_INPUTS (10^6) each
 FUZZ_SECONDS ?= 300
 FUZZ_MIN_INPUTS ?= 1000000
+FUZZ_SOCKET_SECONDS ?= 60
 fuzz: $(VENV)/.dev-installed
 	$(BIN)/python fuzz/fuzz_decoders.py --seconds $(FUZZ_SECONDS) --min-inputs $(FUZZ_MIN_INPUTS)
+	$(BIN)/python fuzz/fuzz_sockets.py --seconds $(FUZZ_SOCKET_SECONDS)
 
 ## bench: record sealing against raw ChaCha20-Poly1305, the relay against direct TCP, memory per idle socket
 bench: $(VENV)/.dev-installed

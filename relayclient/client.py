@@ -252,7 +252,7 @@ class RelayClient:
                 server.relay_url,
                 server.instance_id,
                 server.device_psk,
-                just_listed=server.status == "pending",
+                just_listed=server.status == "pending" or server.just_paired(),
             )
         except ClientError as exc:
             if exc.code != "UNAUTHORIZED":

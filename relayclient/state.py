@@ -9,6 +9,7 @@ STATE_INVALID error naming it, and is never overwritten: it holds the only copy 
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import stat
@@ -80,6 +81,18 @@ class Server:
     def fingerprint(self) -> str:
         """The pinned instance key's fingerprint, for display."""
         return handshake.key_fingerprint(self.instance_public_key)
+
+    def just_paired(self, within: float = 15.0) -> bool:
+        """Paired in the last ``within`` seconds: the instance may not have told its relay
+        about this device yet (it does within about a second)."""
+        try:
+            when = datetime.datetime.fromisoformat(self.paired_at)
+        except ValueError:
+            return False
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.UTC)
+        age = datetime.datetime.now(datetime.UTC) - when
+        return datetime.timedelta(0) <= age <= datetime.timedelta(seconds=within)
 
     def with_status(self, status: str) -> Server:
         """A copy with another status."""
