@@ -115,7 +115,7 @@ class AppSocket(RelaySocket):
         if self.hub.draining:
             await self._refuse(connect.ref, ErrorCode.SERVER_DRAINING, "the relay is shutting down")
             return
-        if not await self.hub.connects_per_ip.allow(self.ip):
+        if not await self.hub.connects_per_ip.allow(f"{self.kind}:{self.ip}"):
             events.limit_hit("connects_per_ip", ErrorCode.RATE_LIMITED, self.ip, "CONNECT")
             await self._refuse(connect.ref, ErrorCode.RATE_LIMITED, "too many connects; slow down")
             return

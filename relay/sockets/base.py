@@ -145,7 +145,9 @@ class RelaySocket(AsyncConsumer):
         """Why this socket may not stay (code, message), checked before any frame is read."""
         if self.hub.draining:
             return ErrorCode.SERVER_DRAINING, "the relay worker is shutting down; reconnect"
-        if not await self.hub.connects_per_ip.allow(self.ip):
+        # One bucket per address and socket kind: phones behind the same address as their home
+        # (its Wi-Fi) must not use up the allowance the instance needs to reconnect.
+        if not await self.hub.connects_per_ip.allow(f"{self.kind}:{self.ip}"):
             return ErrorCode.RATE_LIMITED, "too many connections from this address; slow down"
         if not self.hub.ungreeted_per_ip.acquire(self.ip):
             events.limit_hit("ungreeted_per_ip", ErrorCode.RATE_LIMITED, self.ip, "no hello yet")

@@ -137,3 +137,19 @@ async def test_too_many_connects_per_minute_is_rate_limited(relay_app, settings)
         await app.send(encode_control(Connect(ref=ref, instance_id="nobody")))
         codes.append((await app.recv_control())[1].code)
     assert codes == [ErrorCode.INSTANCE_OFFLINE, ErrorCode.INSTANCE_OFFLINE, ErrorCode.RATE_LIMITED]
+
+
+async def test_phones_using_up_the_rate_leave_the_instance_its_own(
+    relay_app, settings, licence_token
+):
+    settings.PULSE_RELAY_CONNECTS_PER_IP_PER_MINUTE = 2
+    phone = FrameClient(relay_app, "/ws/app")  # the home's Wi-Fi: the same address
+    await phone.connect()
+    await phone.send(encode_control(Connect(ref=1, instance_id="nobody")))
+    await phone.recv_control()
+    await phone.send(encode_control(Connect(ref=2, instance_id="nobody")))
+    assert (await phone.recv_control())[1].code == ErrorCode.RATE_LIMITED
+    instance, ack = await registered_instance(relay_app, licence_token)
+    assert ack.instance_id == "home-1"
+    await instance.close()
+    await phone.close()
