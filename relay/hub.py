@@ -37,6 +37,8 @@ TICK_SECONDS = 1.0
 WORKER_TTL = 6
 INSTANCE_TTL = 90
 REFRESH_SECONDS = 2.0
+# Cross-worker channels whose full windows a worker's Redis inbox should hold at once.
+PUBSUB_WINDOWS = 16
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
 
@@ -163,6 +165,7 @@ class Hub:
             if self.presence.shared:
                 await self._refresh_presence()
                 self._tasks.append(self.loop.create_task(self._keep_presence()))
+                self._tasks.append(self.loop.create_task(self._check_pubsub_buffer()))
             self._install_sigterm()
             self._started = True
             metrics.WORKER.labels(self.worker_id).set(1)
@@ -373,6 +376,29 @@ class Hub:
                 except Exception as exc:
                     self.note_redis_error(exc)
             rounds += 1
+
+    async def _check_pubsub_buffer(self) -> None:
+        """Warn at start when Redis would disconnect this worker's inbox subscription before
+        PUBSUB_WINDOWS cross-worker channels' windows could be in it at once (Redis's default
+        pub/sub limit is 32 MiB, eight 4 MiB windows)."""
+        try:
+            limit = await asyncio.wait_for(self.presence.pubsub_buffer_limit(), 5)
+        except Exception as exc:  # managed Redis often refuses CONFIG: say so, carry on
+            log.info("could not read Redis's pub/sub output-buffer limit (%s)", exc)
+            return
+        need = PUBSUB_WINDOWS * self.window
+        if limit and limit < need:
+            log.warning(
+                "Redis disconnects a pub/sub subscriber past %d bytes of output buffer, but %d "
+                "cross-worker channels with full %d-byte windows need %d: raise it (CONFIG SET "
+                'client-output-buffer-limit "pubsub 512mb 256mb 60", or in redis.conf) or '
+                'lower PULSE_RELAY_WINDOW_BYTES (docs/operations.md, "Several workers")',
+                limit,
+                PUBSUB_WINDOWS,
+                self.window,
+                need,
+            )
+        metrics.REDIS_PUBSUB_LIMIT.set(limit)
 
     async def _close_channels_of_dead_workers(self) -> None:
         remote_workers = {

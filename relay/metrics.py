@@ -49,6 +49,11 @@ DRAINING = Gauge(
     "relay_draining",
     "1 from the moment this worker starts draining (/readyz answers 503), else 0.",
 )
+REDIS_PUBSUB_LIMIT = Gauge(
+    "relay_redis_pubsub_buffer_limit_bytes",
+    "Redis's client-output-buffer-limit for pub/sub subscribers as read at start (0: none or "
+    "unreadable); below PUBSUB_WINDOWS windows, Redis cuts a busy worker's inbox off.",
+)
 WORKER = Gauge("relay_worker_info", "This worker's id (the value is always 1).", ["worker_id"])
 
 PATHS = ("local", "cross_worker")

@@ -99,6 +99,14 @@ class RedisPresence:
         """The client, for other shared state of the relay (relay.shared_limits)."""
         return self._redis
 
+    async def pubsub_buffer_limit(self) -> int:
+        """Redis's hard output-buffer limit for pub/sub subscribers, in bytes (0: none)."""
+        reply = await self._redis.config_get("client-output-buffer-limit")
+        value = reply.get("client-output-buffer-limit") or reply.get(b"client-output-buffer-limit")
+        tokens = (value.decode() if isinstance(value, bytes) else str(value)).split()
+        index = tokens.index("pubsub")
+        return int(tokens[index + 1])
+
     async def live_workers(self) -> int:
         """How many workers renewed their liveness key lately."""
         count = 0
