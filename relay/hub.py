@@ -21,13 +21,14 @@ import weakref
 from typing import Any, Protocol
 
 from channels.layers import get_channel_layer
+from channels_redis.pubsub import RedisPubSubChannelLayer
 from django.conf import settings
 
 from relay import events, messages, metrics
 from relay.admission import Admission
 from relay.presence import Address, LocalPresence, RedisPresence
 from relay.shared_limits import SharedBuckets
-from relayproto.control import Drain, encode_control
+from relayproto.control import Close, CloseReason, Drain, encode_control
 from relayproto.frames import ErrorCode
 from relayproto.ratelimit import ConcurrencyCounter
 
@@ -55,6 +56,10 @@ class RelaySocket(Protocol):
     async def peer_gone(self, cid: int, code: str, message: str) -> None:
         """The channel's other end went away."""
 
+    def enqueue_remote(self, message: dict[str, Any], size: int) -> None:
+        """Queue a message from another worker for this socket (``size``: the bytes it counts
+        against the hub's inbox capacity until it is handled)."""
+
     async def handle_remote(self, message: dict[str, Any]) -> None:
         """A message for this socket from another worker."""
 
@@ -72,12 +77,28 @@ class RoutingStoreAway(Exception):
     """The shared presence (Redis) did not answer, so a remote instance cannot be found."""
 
 
+OVERLOADED_FULL = (
+    "the relay worker at the other end could not take this channel's frames in time (its inbox "
+    "was full); the channel was reset: open a new one"
+)
+OVERLOADED_LOST = (
+    "frames of this channel were lost between relay workers (Redis dropped them); the channel "
+    "was reset: open a new one"
+)
+
+
 def _draining() -> float:
     """1 while a hub of a running loop is leaving (the relay_draining gauge)."""
     return float(any(h.leaving for loop, h in list(_hubs.items()) if not loop.is_closed()))
 
 
+def _inbox_bytes() -> float:
+    """Bytes of frames in the cross-worker inboxes of this process's hubs (relay_inbox_bytes)."""
+    return float(sum(h.inbox_bytes for loop, h in list(_hubs.items()) if not loop.is_closed()))
+
+
 metrics.DRAINING.set_function(_draining)
+metrics.INBOX_BYTES.set_function(_inbox_bytes)
 
 
 def get_hub() -> Hub:
@@ -99,6 +120,11 @@ class Hub:
         self.instances: dict[str, RelaySocket] = {}
         self.layer = get_channel_layer()
         self.inbox: str | None = None
+        # Frames from other workers taken from the channel layer and queued for their sockets
+        # (RelaySocket.enqueue_remote) may total this many bytes; one that does not fit resets
+        # its channel.
+        self.inbox_capacity = settings.PULSE_RELAY_INBOX_CAPACITY
+        self.inbox_bytes = 0
         self.admission: Admission | None = None
         # Draining has two steps: ``leaving`` (readiness fails, so a balancer stops sending new
         # sockets here) and, after the notice, ``draining`` (DRAIN sent, new sockets refused).
@@ -142,6 +168,7 @@ class Hub:
         self._tasks: list[asyncio.Task] = []
         self.last_redis_error: str | None = None
         self._probes: dict[str, asyncio.Future] = {}
+        self._resets: set[asyncio.Task] = set()
 
     @staticmethod
     def _prefix() -> str:
@@ -160,6 +187,7 @@ class Hub:
             self.admission = Admission.from_settings()
             if self.layer is not None:
                 self.inbox = await self.layer.new_channel(prefix="relay-inbox.")
+                self._watch_inbox_connection()
                 self._tasks.append(self.loop.create_task(self._read_inbox()))
             self._tasks.append(self.loop.create_task(self._sweep()))
             if self.presence.shared:
@@ -265,13 +293,16 @@ class Hub:
 
     # --- delivery between a channel's two ends ----------------------------------------------------
     async def forward(
-        self, origin: RelaySocket, cid: int, peer: RelaySocket | Address, data: bytes
+        self, origin: RelaySocket, cid: int, peer: RelaySocket | Address, data: bytes, seq: int = 0
     ) -> bool:
-        """Hand a frame to the channel's other end, in process or through the layer; False
-        when the other worker could not be reached (the caller closes the channel)."""
+        """Hand a frame to the channel's other end, in process or through the layer (``seq``
+        numbers a channel's frames between workers, so a loss is seen); False when the other
+        worker could not be reached (the caller closes the channel)."""
         if type(peer) is Address:
             try:
-                await self.send_remote(peer, messages.frame(cid, data, self.address_of(origin)))
+                await self.send_remote(
+                    peer, messages.frame(cid, data, self.address_of(origin), seq)
+                )
             except Exception as exc:
                 self.note_redis_error(exc, "channel_send")
                 log.warning("cross-worker send failed: %s", exc)
@@ -312,6 +343,12 @@ class Hub:
         await self.layer.send(address.inbox, message)
 
     async def _read_inbox(self) -> None:
+        """Take messages from the channel layer and queue each for its socket.
+
+        The reader never waits for a socket: a server that applies backpressure (uvicorn
+        waits while a peer does not read) would otherwise hold up every socket of the worker.
+        Queued frames count against the inbox's capacity; a frame that does not fit resets its
+        channel (RELAY_OVERLOADED at both ends) instead of growing the worker's memory."""
         while True:
             try:
                 message = await self.layer.receive(self.inbox)
@@ -322,21 +359,108 @@ class Hub:
                 log.warning("relay inbox receive failed: %s", exc)
                 await asyncio.sleep(1.0)
                 continue
-            if message.get("type") == messages.PROBE:
-                waiter = self._probes.pop(message.get("token"), None)
-                if waiter is not None and not waiter.done():
-                    waiter.set_result(True)
+            kind = message.get("type")
+            if kind == messages.PROBE:
+                self._probe_arrived(message.get("token"))
                 continue
-            socket = self.sockets.get(message.get("to", ""))
             try:
-                if socket is not None:
-                    await socket.handle_remote(message)
-                else:
-                    await self._undeliverable(message)
+                socket = self.sockets.get(message.get("to", ""))
+                if socket is None:
+                    await self.undeliverable(message)
+                    continue
+                size = len(message["data"]) if kind == messages.FRAME else 0
+                if size and self.inbox_bytes + size > self.inbox_capacity:
+                    self._start(self._reset(message, "full", OVERLOADED_FULL))
+                    continue
+                self.inbox_bytes += size
+                socket.enqueue_remote(message, size)
             except Exception:
-                log.exception("relay inbox message %s failed", message.get("type"))
+                log.exception("relay inbox message %s failed", kind)
 
-    async def _undeliverable(self, message: dict[str, Any]) -> None:
+    def _start(self, work) -> None:
+        """Run ``work`` (a coroutine, or None: nothing) as a task the hub keeps until it ends."""
+        if work is None:
+            return
+        task = self.loop.create_task(work)
+        self._resets.add(task)
+        task.add_done_callback(self._resets.discard)
+
+    async def reset_channel(self, message: dict[str, Any], reason: str, text: str) -> None:
+        """Reset the channel a frame from another worker was for, because it could not be
+        delivered (``reason``: full, lost): CLOSE with RELAY_OVERLOADED to this worker's end and
+        the same to the sender's end, counted in relay_inbox_resets_total."""
+        telling = self._reset(message, reason, text)
+        if telling is not None:
+            await telling
+
+    def _reset(self, message: dict[str, Any], reason: str, text: str):
+        """Forget the channel's end at once (so later frames of it find no end and go with it,
+        and it is reset and counted once); returns what tells both ends, None when the channel
+        was already over."""
+        socket = self.sockets.get(message.get("to", ""))
+        cid = message.get("cid")
+        if socket is None or cid not in socket.channels:
+            return None
+        end = socket.channels.pop(cid)
+        socket.channel_closed(cid, end)
+        metrics.INBOX_RESETS.labels(reason).inc()
+        metrics.CLOSES.labels("channel", ErrorCode.RELAY_OVERLOADED).inc()
+        events.limit_hit("inbox", ErrorCode.RELAY_OVERLOADED, None, f"{reason}: channel {cid}")
+        return self._tell_reset(socket, cid, message.get("from"), text)
+
+    async def _tell_reset(self, socket: RelaySocket, cid: int, origin, text: str) -> None:
+        # The sender's end first: this socket may be the one not reading.
+        if origin:
+            gone = messages.gone(cid, ErrorCode.RELAY_OVERLOADED, text)
+            await self.reply(Address(*origin), gone)
+        close = Close(code=CloseReason(ErrorCode.RELAY_OVERLOADED), message=text)
+        await socket.send_frame_quietly(encode_control(close, cid))
+
+    def _probe_arrived(self, token: Any) -> None:
+        waiter = self._probes.pop(token, None)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(True)
+
+    def _watch_inbox_connection(self) -> None:
+        """Be told when the inbox's Redis subscription reconnects: Redis drops a subscriber
+        that falls behind (its pub/sub output-buffer limit) with everything it held for it, and
+        a Redis restart or a Sentinel failover loses what was in flight, so channels from other
+        workers may have lost frames. The pub/sub layer reconnects without a word; redis-py's
+        connect callbacks are the one place that sees it."""
+        if not isinstance(self.layer, RedisPubSubChannelLayer):
+            return  # the in-memory layer of a single process: no other workers
+        try:
+            shard = self.layer._get_layer()._get_shard(self.inbox)
+            shard._pubsub.connection.register_connect_callback(self._inbox_reconnected)
+        except AttributeError as exc:
+            raise RuntimeError(
+                "channels-redis's pub/sub layer changed, so the relay cannot see its inbox "
+                "reconnect: pin channels-redis to the version in requirements.txt, or adapt "
+                f"Hub._watch_inbox_connection ({exc})"
+            ) from exc
+
+    async def _inbox_reconnected(self, connection: Any) -> None:
+        """redis-py reconnected the inbox's subscription (see _watch_inbox_connection)."""
+        self._reset_remote_channels()
+
+    def _reset_remote_channels(self) -> None:
+        """Reset every channel whose other end is on another worker (Redis may have lost
+        frames of any of them), counted as ``lost``."""
+        count = 0
+        for socket in list(self.sockets.values()):
+            for cid, end in list(socket.channels.items()):
+                if isinstance(end.peer, Address):
+                    count += 1
+                    lost = {"to": socket.socket_id, "cid": cid, "from": messages.sender(end.peer)}
+                    self._start(self._reset(lost, "lost", OVERLOADED_LOST))
+        log.warning(
+            "the inbox's Redis subscription was lost and reconnected, with what Redis held for "
+            "it: reset %d channels to other workers; if Redis cut it off for falling behind, "
+            'raise its pub/sub output-buffer limit (docs/operations.md, "Several workers")',
+            count,
+        )
+
+    async def undeliverable(self, message: dict[str, Any]) -> None:
         """Tell the sender that the socket it wrote to is gone, so its channel closes."""
         reply_to = message.get("from")
         if not reply_to:

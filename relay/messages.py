@@ -5,7 +5,9 @@ Every message goes to one worker's inbox channel (one per worker, see relay.hub)
 worker) so the receiver can answer. DATA and CREDIT frames travel whole and unparsed in
 ``frame`` messages; the others are small control messages:
 
-- ``relay.frame`` {cid, data, from}: a frame for the socket's end of channel ``cid``.
+- ``relay.frame`` {cid, data, seq, from}: a frame for the socket's end of channel ``cid``;
+  ``seq`` counts the channel's frames in this direction from 1, so a gap (frames Redis
+  dropped) is seen and the channel reset rather than corrupted.
 - ``relay.gone`` {cid, code, message}: the other end of ``cid`` went away.
 - ``relay.open`` {cid, ref, client, routing_hash, from}: an app on another worker asks the
   instance socket for a channel; answered by ``relay.opened`` {cid, ref, from} or
@@ -41,9 +43,9 @@ def reply_address(message: Message) -> Address:
     return Address(*message["from"])
 
 
-def frame(cid: int, data: bytes, origin: Address) -> Message:
-    """A frame for the peer's end of channel ``cid``, as received."""
-    return {"type": FRAME, "cid": cid, "data": data, "from": sender(origin)}
+def frame(cid: int, data: bytes, origin: Address, seq: int = 0) -> Message:
+    """A frame for the peer's end of channel ``cid``, as received (``seq``: see above)."""
+    return {"type": FRAME, "cid": cid, "data": data, "seq": seq, "from": sender(origin)}
 
 
 def gone(cid: int, code: str, message: str) -> Message:

@@ -54,6 +54,17 @@ REDIS_PUBSUB_LIMIT = Gauge(
     "Redis's client-output-buffer-limit for pub/sub subscribers as read at start (0: none or "
     "unreadable); below PUBSUB_WINDOWS windows, Redis cuts a busy worker's inbox off.",
 )
+INBOX_BYTES = Gauge(
+    "relay_inbox_bytes",
+    "Bytes of frames from other workers waiting in this worker's inbox "
+    "(at most PULSE_RELAY_INBOX_CAPACITY).",
+)
+INBOX_RESETS = Counter(
+    "relay_inbox_resets_total",
+    "Channels reset with RELAY_OVERLOADED because a frame between workers could not be "
+    "delivered, by reason (full: this worker's inbox was at capacity; lost: Redis dropped it).",
+    ["reason"],
+)
 WORKER = Gauge("relay_worker_info", "This worker's id (the value is always 1).", ["worker_id"])
 
 PATHS = ("local", "cross_worker")

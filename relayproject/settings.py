@@ -321,6 +321,12 @@ PULSE_RELAY_OUTPUT_HARD_LIMIT = env_int(
 PULSE_RELAY_OUTPUT_STALL_TIMEOUT = env_int(
     "PULSE_RELAY_OUTPUT_STALL_TIMEOUT", 30, minimum=1, maximum=3600
 )
+# What a worker's cross-worker inbox may hold (frames from other workers not yet handed to their
+# sockets). A frame that does not fit resets its channel with RELAY_OVERLOADED at both ends, so
+# a starved worker's memory stays bounded and nothing is dropped silently. 16 full 4 MiB windows.
+PULSE_RELAY_INBOX_CAPACITY = env_int(
+    "PULSE_RELAY_INBOX_CAPACITY", 64 << 20, minimum=1 << 20, maximum=4 << 30
+)
 # A socket must say hello (an instance REGISTER, a phone its first CONNECT) within this many
 # seconds, and an address may hold only so many sockets that have not: half-open sockets
 # cannot pile up.

@@ -9,6 +9,7 @@ a relay worker has no database at all.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import struct
@@ -21,7 +22,7 @@ from channels.exceptions import StopConsumer
 from django.conf import settings
 
 from relay import events, messages, metrics
-from relay.hub import get_hub
+from relay.hub import OVERLOADED_LOST, get_hub
 from relay.presence import Address
 from relayproto.client_address import client_address
 from relayproto.control import Close, CloseReason, Error, decode_control, encode_control
@@ -60,6 +61,10 @@ class ChannelEnd:
     awaiting_peer: bool = False
     # Credit this socket granted while it was not reading (see RelaySocket output bound).
     held_credit: int = 0
+    # Frames sent to and received from a peer on another worker, numbered so that a frame the
+    # channel layer lost is noticed (relay.messages.frame).
+    sent_seq: int = 0
+    recv_seq: int = 0
 
 
 # The output bound: after every PROBE_EVERY bytes written to a socket the relay sends a PING
@@ -128,6 +133,9 @@ class RelaySocket(AsyncConsumer):
         self.stalled_since: float | None = None
         self.greeted = False
         self.ungreeted_slot = False
+        # Messages from other workers waiting for this socket (see enqueue_remote).
+        self._remote: deque[tuple[dict, int]] = deque()
+        self._remote_task: asyncio.Task | None = None
         refusal = await self.refusal()
         await self.base_send({"type": "websocket.accept"})
         if refusal is not None:
@@ -271,6 +279,8 @@ class RelaySocket(AsyncConsumer):
             self.channel_closed(cid, end)
             await self._notify_peer_closed(cid, end, reason, "the other end disconnected")
         self._release_ungreeted()
+        if getattr(self, "_remote", None):
+            await self._drop_remote()
         if getattr(self, "counted", False):
             self.counted = False
             self.hub.remove(self)
@@ -394,7 +404,10 @@ class RelaySocket(AsyncConsumer):
     # --- forwarding -----------------------------------------------------------------------------
     async def forward(self, cid: int, end: ChannelEnd, data: bytes) -> None:
         """Hand a frame to the channel's other end (the hub picks the path)."""
-        if not await self.hub.forward(self, cid, end.peer, data):
+        seq = 0
+        if type(end.peer) is Address:
+            end.sent_seq = seq = end.sent_seq + 1
+        if not await self.hub.forward(self, cid, end.peer, data, seq):
             if self.channels.pop(cid, None) is not None:
                 self.channel_closed(cid, end)
             await self.send_frame_quietly(
@@ -458,11 +471,50 @@ class RelaySocket(AsyncConsumer):
         await self._notify_peer_closed(cid, end, code, message)
 
     # --- messages from other workers ------------------------------------------------------------
+    def enqueue_remote(self, message: dict, size: int) -> None:
+        """Queue a message from the hub's inbox; one task per busy socket hands them over in
+        order, so a socket that does not read holds up only itself."""
+        self._remote.append((message, size))
+        if self._remote_task is None:
+            self._remote_task = asyncio.get_running_loop().create_task(self._drain_remote())
+
+    async def _drain_remote(self) -> None:
+        try:
+            while self._remote:
+                message, size = self._remote.popleft()
+                self.hub.inbox_bytes -= size
+                try:
+                    await self.handle_remote(message)
+                except Exception:
+                    log.exception(
+                        "remote message %s for a %s socket failed", message.get("type"), self.kind
+                    )
+        finally:
+            self._remote_task = None
+
+    async def _drop_remote(self) -> None:
+        """The socket is gone: what was queued for it is answered as undeliverable."""
+        dropped, self._remote = self._remote, deque()
+        for message, size in dropped:
+            self.hub.inbox_bytes -= size
+            try:
+                await self.hub.undeliverable(message)
+            except Exception as exc:
+                log.debug("could not answer a message for a closed socket: %s", exc)
+
     async def handle_remote(self, message: dict) -> None:
         """A message for this socket from another worker's inbox."""
         kind = message["type"]
         if kind == messages.FRAME:
-            await self.deliver(message["cid"], message["data"])
+            cid = message["cid"]
+            end = self.channels.get(cid)
+            seq = message.get("seq", 0)
+            if end is not None and seq:
+                if seq != end.recv_seq + 1:  # Redis dropped frames: reset, never corrupt
+                    await self.hub.reset_channel(message, "lost", OVERLOADED_LOST)
+                    return
+                end.recv_seq = seq
+            await self.deliver(cid, message["data"])
         elif kind == messages.GONE:
             await self.peer_gone(
                 message["cid"], message.get("code", "PEER_GONE"), message["message"]

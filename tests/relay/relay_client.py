@@ -94,11 +94,14 @@ class SocketClient:
         self.ws = websocket
 
     @classmethod
-    async def open(cls, url: str) -> SocketClient:
-        """Connect to ``url`` (ws://host:port/ws/app or /ws/instance)."""
+    async def open(cls, url: str, max_queue: int = 16) -> SocketClient:
+        """Connect to ``url`` (ws://host:port/ws/app or /ws/instance); ``max_queue``: frames the
+        library reads ahead of ``recv`` before it stops reading the socket."""
         import websockets
 
-        return cls(await websockets.connect(url, max_size=4 << 20, ping_interval=None))
+        return cls(
+            await websockets.connect(url, max_size=4 << 20, ping_interval=None, max_queue=max_queue)
+        )
 
     async def send(self, data: bytes) -> None:
         """Send one frame."""
@@ -124,9 +127,11 @@ class SocketClient:
         await self.ws.close()
 
 
-async def register_over_socket(url: str, token: str) -> tuple[SocketClient, object]:
+async def register_over_socket(
+    url: str, token: str, max_queue: int = 16
+) -> tuple[SocketClient, object]:
     """A real instance socket registered with ``token``."""
-    client = await SocketClient.open(url)
+    client = await SocketClient.open(url, max_queue)
     await client.send(encode_control(Register(licence=token, client="tests/1")))
     _, ack = await client.recv_control()
     return client, ack

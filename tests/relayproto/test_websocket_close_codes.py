@@ -32,6 +32,7 @@ def test_required_error_codes_exist():
         "CHANNEL_LIMIT_REACHED",
         "CHANNEL_REFUSED",
         "ROUTING_UNAVAILABLE",
+        "RELAY_OVERLOADED",
         "FRAME_TOO_LARGE",
         "MALFORMED_FRAME",
         "UNSUPPORTED_VERSION",
