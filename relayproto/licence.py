@@ -26,6 +26,9 @@ TOKEN_PREFIX = "pulse-lic1"  # noqa: S105 - a format tag, not a secret
 MAX_TOKEN_LENGTH = 4096
 RELAY_FEATURE = "relay"
 _INSTANCE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# Caps an operator may sell per licence (claim "limits"); the relay applies the lower of each
+# and its own setting. A relay that does not know a cap refuses the licence rather than ignore it.
+LIMIT_CLAIMS = ("channels", "bytes_per_second")
 
 
 class LicenceError(ProtocolError):
@@ -45,10 +48,18 @@ class Licence:
     issued_at: int
     expires_at: int
     key_id: str
+    # Caps from the "limits" claim (None: the relay's own setting applies).
+    max_channels: int | None = None
+    bytes_per_second: int | None = None
 
     def expired(self, now: float | None = None) -> bool:
         """Whether the licence's expiry has passed."""
         return (time.time() if now is None else now) >= self.expires_at
+
+    def limits(self) -> dict[str, int]:
+        """The caps this licence sets, by claim name (empty: none)."""
+        caps = {"channels": self.max_channels, "bytes_per_second": self.bytes_per_second}
+        return {name: value for name, value in caps.items() if value is not None}
 
     def as_dict(self) -> dict:
         """The claims as plain data (for APIs and logs; the token itself is not included)."""
@@ -58,6 +69,7 @@ class Licence:
             "name": self.name,
             "features": list(self.features),
             "issued_at": self.issued_at,
+            "limits": self.limits(),
             "expires_at": self.expires_at,
             "key_id": self.key_id,
         }
@@ -98,8 +110,9 @@ def issue(
     instance_id: str | None = None,
     features: Iterable[str] = (RELAY_FEATURE,),
     now: float | None = None,
+    limits: Mapping[str, int] | None = None,
 ) -> str:
-    """Sign a licence token for an instance."""
+    """Sign a licence token for an instance; ``limits`` caps it (see LIMIT_CLAIMS)."""
     issued = int(time.time() if now is None else now)
     instance = instance_id or new_instance_id()
     if not _INSTANCE_ID.match(instance):
@@ -118,6 +131,8 @@ def issue(
         "exp": issued + int(days * 86400),
         "kid": key_id(private_key.public_key()),
     }
+    if limits:
+        claims["limits"] = _checked_limits(dict(limits))
     body = f"{TOKEN_PREFIX}.{_b64encode(json.dumps(claims, separators=(',', ':')).encode())}"
     signature = private_key.sign(body.encode("ascii"))
     return f"{body}.{_b64encode(signature)}"
@@ -138,6 +153,21 @@ def _split(token: str) -> tuple[str, dict, bytes]:
     return f"{parts[0]}.{parts[1]}", claims, _b64decode(parts[2])
 
 
+def _checked_limits(limits: object) -> dict[str, int]:
+    if not isinstance(limits, dict):
+        raise LicenceError("licence claim 'limits' must be a JSON object")
+    unknown = sorted(set(limits) - set(LIMIT_CLAIMS))
+    if unknown:
+        raise LicenceError(
+            f"licence sets limits this relay does not know ({', '.join(unknown)}): upgrade the "
+            "relay, or reissue the licence without them"
+        )
+    for name, value in limits.items():
+        if type(value) is not int or not 1 <= value <= 2**53:
+            raise LicenceError(f"licence limit {name!r} must be a positive integer")
+    return limits
+
+
 def _claims_to_licence(claims: Mapping) -> Licence:
     def field(name: str, kind: type):
         value = claims.get(name)
@@ -153,6 +183,7 @@ def _claims_to_licence(claims: Mapping) -> Licence:
     instance_id = field("sub", str)
     if not _INSTANCE_ID.match(instance_id):
         raise LicenceError("licence claim 'sub' is not a valid instance id")
+    limits = _checked_limits(claims["limits"]) if "limits" in claims else {}
     return Licence(
         token_id=field("tid", str),
         instance_id=instance_id,
@@ -161,6 +192,8 @@ def _claims_to_licence(claims: Mapping) -> Licence:
         issued_at=field("iat", int),
         expires_at=field("exp", int),
         key_id=field("kid", str),
+        max_channels=limits.get("channels"),
+        bytes_per_second=limits.get("bytes_per_second"),
     )
 
 

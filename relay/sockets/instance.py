@@ -19,7 +19,21 @@ from relayproto.control import (
 )
 from relayproto.errors import ProtocolError
 from relayproto.frames import ErrorCode, FrameType
+from relayproto.licence import Licence
 from relayproto.ratelimit import TokenBucket
+
+
+def effective_limits(licence: Licence, max_channels: int, bytes_per_second: int) -> tuple[int, int]:
+    """The channel cap and bandwidth (0: unpaced) for an instance: the lower of the relay's
+    setting and its licence's cap. They hold across workers because an instance has one
+    socket in the whole relay and all its channels pass through it."""
+    if licence.max_channels is not None:
+        max_channels = min(max_channels, licence.max_channels)
+    if licence.bytes_per_second is not None:
+        bytes_per_second = min(
+            bytes_per_second or licence.bytes_per_second, licence.bytes_per_second
+        )
+    return max_channels, bytes_per_second
 
 
 class InstanceSocket(RelaySocket):
@@ -33,6 +47,7 @@ class InstanceSocket(RelaySocket):
     # A list arriving in several ROUTES frames (``more``), applied when the last one comes.
     _routes_building: set[str] | None = None
     _routes_overflowed = False
+    max_channels = 0  # set at REGISTER (effective_limits)
 
     async def on_connect(self) -> None:
         """Accept; the instance must REGISTER before anything else."""
@@ -66,8 +81,11 @@ class InstanceSocket(RelaySocket):
         self.instance_id = instance_id
         self.greet()
         await self.hub.register_instance(self, instance_id)
-        if self.hub.instance_rate:
-            self.bucket = TokenBucket(self.hub.instance_rate, self.hub.instance_rate)
+        self.max_channels, rate = effective_limits(
+            admitted.licence, self.hub.max_channels, self.hub.instance_rate
+        )
+        if rate:
+            self.bucket = TokenBucket(rate, rate)
         await self.send_frame(
             encode_control(
                 RegisterAck(
@@ -77,7 +95,7 @@ class InstanceSocket(RelaySocket):
                     limits=Limits(
                         max_frame=self.hub.max_frame,
                         window=self.hub.window,
-                        max_channels=self.hub.max_channels,
+                        max_channels=self.max_channels,
                         ping_interval=self.hub.ping_interval,
                     ),
                 )
@@ -139,13 +157,13 @@ class InstanceSocket(RelaySocket):
                 ErrorCode.UNAUTHORIZED,
                 "this instance does not know the routing token: pair the device again",
             )
-        if len(self.channels) >= self.hub.max_channels:
+        if len(self.channels) >= self.max_channels:
             events.limit_hit(
                 "channels_per_instance", ErrorCode.CHANNEL_LIMIT_REACHED, self.ip, self.instance_id
             )
             return (
                 ErrorCode.CHANNEL_LIMIT_REACHED,
-                f"the instance has {self.hub.max_channels} open channels already",
+                f"the instance has {self.max_channels} open channels already",
             )
         if cid in self.channels:
             return ErrorCode.CHANNEL_REFUSED, "channel id collision; retry"

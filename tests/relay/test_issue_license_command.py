@@ -35,3 +35,20 @@ def test_without_an_operator_key_says_to_run_relay_keygen(relay_data_dir):
 def test_nonsense_validity_is_refused(operator_key):
     with pytest.raises(CommandError, match="positive number of days"):
         issue("--name", "n", "--days", "0")
+
+
+def test_caps_can_be_sold_with_the_licence(operator_key):
+    out = StringIO()
+    call_command(
+        "issue_license", "--name", "n", "--days", "1", "--max-channels", "4",
+        "--bytes-per-second", "500000", stdout=out,
+    )  # fmt: skip
+    text = out.getvalue()
+    assert "limits {'channels': 4, 'bytes_per_second': 500000}" in text
+    parsed = licence.parse_unverified(text.strip().splitlines()[-1])
+    assert parsed.max_channels == 4 and parsed.bytes_per_second == 500000
+
+
+def test_nonsense_caps_are_refused(operator_key):
+    with pytest.raises(CommandError, match="positive integer"):
+        issue("--name", "n", "--days", "1", "--max-channels", "0")

@@ -27,6 +27,16 @@ class Command(BaseCommand):
             "--features", default=licence.RELAY_FEATURE, help="comma list (default: relay)"
         )
         parser.add_argument("--key-file", type=Path, help="operator private key (PEM)")
+        parser.add_argument(
+            "--max-channels",
+            type=int,
+            help="open channels this instance may have at once (the relay's own cap still applies)",
+        )
+        parser.add_argument(
+            "--bytes-per-second",
+            type=int,
+            help="bandwidth of this instance through the relay, each way (default: the relay's)",
+        )
 
     def handle(self, *args, **options):
         try:
@@ -37,12 +47,21 @@ class Command(BaseCommand):
                 days=options["days"],
                 instance_id=options["instance_id"],
                 features=[f.strip() for f in options["features"].split(",") if f.strip()],
+                limits={
+                    name: options[option]
+                    for name, option in (
+                        ("channels", "max_channels"),
+                        ("bytes_per_second", "bytes_per_second"),
+                    )
+                    if options[option] is not None
+                },
             )
         except (ImproperlyConfigured, licence.LicenceError) as exc:
             raise CommandError(str(exc)) from None
         parsed = licence.parse_unverified(token)
         self.stdout.write(
             f"Licence {parsed.token_id} for {parsed.name!r}, instance id {parsed.instance_id}, "
-            f"features {','.join(parsed.features)}, expires at {parsed.expires_at} (unix time):"
+            f"features {','.join(parsed.features)}, limits {parsed.limits() or 'none'}, "
+            f"expires at {parsed.expires_at} (unix time):"
         )
         self.stdout.write(token)
